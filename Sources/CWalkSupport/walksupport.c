@@ -1,0 +1,55 @@
+#include "walksupport.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int wb_pin_self(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+int wb_current_cpu(void) { return sched_getcpu(); }
+
+int wb_allowed_cpus(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) != 0) return -1;
+    return CPU_COUNT(&set);
+}
+
+int wb_allowed_cpu_list(int *out, int max) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) != 0) return -1;
+    int n = 0;
+    for (int cpu = 0; cpu < CPU_SETSIZE && n < max; cpu++)
+        if (CPU_ISSET(cpu, &set)) out[n++] = cpu;
+    return n;
+}
+
+long wb_gettid(void) { return syscall(SYS_gettid); }
+
+int wb_rwlock_init_writer_preferring(pthread_rwlock_t *lock) {
+    pthread_rwlockattr_t attr;
+    int rc = pthread_rwlockattr_init(&attr);
+    if (rc != 0) return rc;
+    rc = pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    if (rc == 0) rc = pthread_rwlock_init(lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    return rc;
+}
+
+int wb_rename_noreplace(const char *from, const char *to) {
+#ifdef SYS_renameat2
+    long rc = syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, 1 /* RENAME_NOREPLACE */);
+    if (rc == 0) return 0;
+    if (errno != ENOSYS && errno != EINVAL) return -1;
+#endif
+    // Fallback for filesystems without renameat2: link() also refuses to replace.
+    if (link(from, to) != 0) return -1;
+    return unlink(from);
+}

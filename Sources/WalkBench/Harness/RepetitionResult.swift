@@ -1,0 +1,50 @@
+import Histogram
+
+/// What one repetition of a scenario measured, before it becomes a CSV row.
+public struct RepetitionResult: Sendable {
+    public var repetition: Int
+    /// Wall-clock seconds between the start and the end of the measured phase.
+    public var measuredSeconds: Double = 0
+    public var walks: UInt64 = 0
+    /// Sum over walkers of the time spent inside timed batches, in timer ticks.
+    public var walkTicks: UInt64 = 0
+    /// One sampled walk per batch, timed alone, timer overhead subtracted (ticks).
+    public var walkLatency = Histogram<UInt64>(highestTrackableValue: 1 << 40, numberOfSignificantValueDigits: .three)
+    public var uafDetected: UInt64 = 0
+    public var walkRetries: UInt64 = 0
+    public var writerOps: UInt64 = 0
+    /// Writer operation latency (ticks), lock acquisition included.
+    public var writerLatency = Histogram<UInt64>(highestTrackableValue: 1 << 44, numberOfSignificantValueDigits: .three)
+    public var tablesFreed: Int = 0
+    public var tablesPendingPeak: Int = 0
+    public var pinning: String = ""
+
+    public init(repetition: Int) { self.repetition = repetition }
+
+    mutating func absorb(_ t: ReaderTally) {
+        walks += t.walks
+        walkTicks += t.ticks
+        uafDetected += t.uaf
+        walkRetries += t.retries
+        walkLatency.add(t.latency)
+    }
+
+    mutating func absorb(_ t: WriterTally) {
+        writerOps += t.ops
+        writerLatency.add(t.latency)
+    }
+}
+
+struct ReaderTally: Sendable {
+    var walks: UInt64 = 0
+    var ticks: UInt64 = 0
+    var uaf: UInt64 = 0
+    var retries: UInt64 = 0
+    var latency = Histogram<UInt64>(highestTrackableValue: 1 << 40, numberOfSignificantValueDigits: .three)
+}
+
+struct WriterTally: Sendable {
+    var ops: UInt64 = 0
+    var latency = Histogram<UInt64>(highestTrackableValue: 1 << 44, numberOfSignificantValueDigits: .three)
+    var error: String?
+}

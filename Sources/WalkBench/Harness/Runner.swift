@@ -1,0 +1,300 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CWalkSupport
+import Histogram
+
+/// Runs scenarios: builds the address space, starts one thread per simulated CPU, measures, tears down.
+///
+/// The strategy and walker names are turned into concrete types once, through the registries'
+/// visitors, so `readerLoop` is specialised for each (strategy, walker, oracle) and the walk itself
+/// contains no dynamic dispatch.
+public struct Runner: Sendable {
+    public let timeBase: TimeBase
+
+    public init(timeBase: TimeBase) { self.timeBase = timeBase }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Address where the workload's VMA starts: an eighth of the way into the address space, aligned
+    /// to a PTE table's reach.
+    public static func vmaBase(_ geometry: Geometry) -> UInt64 {
+        let base = geometry.addressSpaceSize / 8
+        return base & ~(geometry.pteTableCoverage - 1)
+    }
+
+    /// The VMA a workload maps under a geometry, or why it does not fit.
+    public static func vma(for workload: Workload, geometry: Geometry) -> Result<Range<UInt64>, Failure> {
+        let chunk = geometry.pteTableCoverage
+        let bytes = max(chunk, (workload.mappedBytes + chunk - 1) / chunk * chunk)
+        let base = vmaBase(geometry)
+        guard bytes <= geometry.addressSpaceSize - base else {
+            return .failure(Failure(description: "workload \(workload.name): \(bytes) bytes do not fit the \(geometry.addressBits)-bit address space of \(geometry.name)"))
+        }
+        return .success(base..<(base + bytes))
+    }
+
+    /// Runs every repetition of `scenario`; `progress` is called before each.
+    public func run(_ scenario: Scenario, progress: @escaping (Int) -> Void = { _ in }) throws -> [RepetitionResult] {
+        var launcher = StrategyLauncher(scenario: scenario, runner: self, progress: progress)
+        Strategies.forEach(&launcher)
+        guard let outcome = launcher.outcome else {
+            throw Failure(description: "no strategy \(scenario.strategy) / walker \(scenario.walker) in the registries")
+        }
+        return try outcome.get()
+    }
+
+    private struct StrategyLauncher: StrategyVisitor {
+        let scenario: Scenario
+        let runner: Runner
+        let progress: (Int) -> Void
+        var outcome: Result<[RepetitionResult], Error>?
+
+        mutating func visit<P: WalkProtection>(_ strategy: P.Type) {
+            guard P.name == scenario.strategy else { return }
+            var walkers = WalkerLauncher<P>(scenario: scenario, runner: runner, progress: progress)
+            Walkers.forEach(&walkers)
+            outcome = walkers.outcome
+        }
+    }
+
+    private struct WalkerLauncher<P: WalkProtection>: WalkerVisitor {
+        let scenario: Scenario
+        let runner: Runner
+        let progress: (Int) -> Void
+        var outcome: Result<[RepetitionResult], Error>?
+
+        mutating func visit<W: PageWalker>(_ walker: W.Type) {
+            guard W.name == scenario.walker else { return }
+            let (s, r, p) = (scenario, runner, progress)
+            outcome = Result {
+                s.oracle ? try r.runSpecialised(s, P.self, W.self, OracleOn.self, progress: p)
+                         : try r.runSpecialised(s, P.self, W.self, OracleOff.self, progress: p)
+            }
+        }
+    }
+
+    func runSpecialised<P: WalkProtection, W: PageWalker, L: OracleLog>(
+        _ scenario: Scenario, _: P.Type, _: W.Type, _: L.Type, progress: (Int) -> Void
+    ) throws -> [RepetitionResult] {
+        let vma = try Self.vma(for: scenario.workload, geometry: scenario.geometry).get()
+        let mm = try AddressSpace(geometry: scenario.geometry, mappedBytes: vma.upperBound - vma.lowerBound)
+        mm.addVMA(vma)
+        var rng = SplitMix64(seed: scenario.seed)
+        try mm.lock.withWriteLock {
+            try mm.populate(vma, density: scenario.workload.density, hugeFraction: scenario.workload.hugeFraction, rng: &rng)
+        }
+        let protection = try P(ProtectionContext(mm: mm, cpuCount: scenario.readers + scenario.writers))
+        var results: [RepetitionResult] = []
+        for repetition in 1...scenario.timing.repetitions {
+            progress(repetition)
+            results.append(try repetitionRun(scenario, repetition: repetition, mm: mm, protection: protection,
+                                             W.self, L.self))
+        }
+        // Tear-down doubles as a check of the writer-side bookkeeping: only the root may be left.
+        let tearDownCPU = scenario.readers + scenario.writers
+        protection.cpuStarted(tearDownCPU)
+        try mm.tearDown(protection: protection, cpu: tearDownCPU)
+        protection.cpuStopping(tearDownCPU)
+        guard mm.pool.liveTables == 1 else {
+            throw Failure(description: "\(scenario.label): \(mm.pool.liveTables - 1) tables still live after tear-down (leak)")
+        }
+        return results
+    }
+
+    private func repetitionRun<P: WalkProtection, W: PageWalker, L: OracleLog>(
+        _ scenario: Scenario, repetition: Int, mm: AddressSpace, protection: P, _: W.Type, _: L.Type
+    ) throws -> RepetitionResult {
+        let readers = scenario.readers, writers = scenario.writers
+        let control = RunControl(parties: readers + writers + 1)
+        let readerSlots = Slots<ReaderTally>(readers)
+        let writerSlots = Slots<WriterTally>(writers)
+        let pinNotes = Slots<String>(readers + writers)
+        let realCPUs = CPUThread.allowedCPUs
+        let timeBase = self.timeBase
+        let timing = scenario.timing
+        let options = scenario.walkOptions
+        let workload = scenario.workload
+        let seedBase = scenario.seed &+ UInt64(repetition) &* 0x1_0000
+
+        var threads: [CPUThread] = []
+        for cpu in 0..<(readers + writers) {
+            let realCPU = realCPUs[cpu % realCPUs.count]
+            threads.append(try CPUThread {
+                if let why = CPUThread.pinCurrent(to: realCPU) { pinNotes[cpu] = why }
+                mm.cpumask.set(cpu)  // switch_mm: this CPU now runs the mm
+                protection.cpuStarted(cpu)
+                if cpu < readers {
+                    readerSlots[cpu] = Self.readerLoop(cpu: cpu, protection: protection, walker: W.self, oracle: L.self,
+                                                       mm: mm, options: options, control: control, timeBase: timeBase,
+                                                       batch: timing.batch, seed: seedBase &+ UInt64(cpu))
+                } else {
+                    writerSlots[cpu - readers] = Self.writerLoop(cpu: cpu, protection: protection, workload: workload, mm: mm,
+                                                                 control: control, timeBase: timeBase,
+                                                                 seed: seedBase &+ UInt64(cpu))
+                }
+                protection.cpuStopping(cpu)
+            })
+        }
+        control.arriveAndWait()
+        Self.sleep(seconds: timing.warmup)
+        mm.pool.resetPendingPeak()
+        let freedBefore = mm.pool.tablesFreed
+        let start = TimeBase.monotonicNanoseconds()
+        control.set(.measure)
+        Self.sleep(seconds: timing.duration)
+        control.set(.stop)
+        let end = TimeBase.monotonicNanoseconds()
+        for t in threads { t.join() }
+
+        var m = RepetitionResult(repetition: repetition)
+        m.measuredSeconds = Double(end - start) / 1e9
+        m.tablesFreed = mm.pool.tablesFreed - freedBefore
+        m.tablesPendingPeak = mm.pool.tablesPendingPeak
+        for i in 0..<readers { m.absorb(readerSlots[i]!) }
+        for i in 0..<writers {
+            let t = writerSlots[i]!
+            if let error = t.error { throw Failure(description: "\(scenario.label): writer on CPU \(readers + i): \(error)") }
+            m.absorb(t)
+        }
+        let notes = (0..<(readers + writers)).compactMap { pinNotes[$0] }
+        let threadCount = readers + writers
+        if let first = notes.first {
+            m.pinning = "unpinned: \(first)"
+        } else {
+            m.pinning = threadCount > realCPUs.count ? "pinned, \(threadCount) threads on \(realCPUs.count) cpus" : "pinned"
+        }
+        return m
+    }
+
+    // MARK: The hot path
+
+    static func readerLoop<P: WalkProtection, W: PageWalker, L: OracleLog>(
+        cpu: Int, protection: P, walker _: W.Type, oracle _: L.Type, mm: AddressSpace, options: WalkOptions,
+        control: RunControl, timeBase: TimeBase, batch: Int, seed: UInt64
+    ) -> ReaderTally {
+        var walker = W(mm: mm, options: options)
+        var log = L(pool: mm.pool, capacity: walker.oracleCapacity)
+        defer { log.release() }
+        var rng = SplitMix64(seed: seed)
+        let vma = mm.vmas[0]
+        let vmaStart = vma.lowerBound
+        let vmaSize = vma.upperBound - vma.lowerBound
+        let overhead = timeBase.overheadTicks
+        var tally = ReaderTally()
+        var measuring = false
+        var checksum: UInt64 = 0
+        var uaf: UInt64 = 0
+        var retries: UInt64 = 0
+
+        // One walk inside the strategy's window; the oracle check runs before the window closes.
+        @inline(__always) func oneWalk() {
+            let address = vmaStart &+ rng.below(vmaSize)
+            protection.withWalk(cpu: cpu) {
+                log.begin()
+                let r = walker.walk(at: address, log: &log)
+                if log.readFreedTable() { uaf &+= 1 }
+                checksum &+= r.frameSum
+                retries &+= UInt64(truncatingIfNeeded: r.retries)
+            }
+        }
+
+        control.arriveAndWait()
+        while true {
+            let phase = control.phase
+            if phase == .stop { break }
+            if phase == .measure && !measuring {
+                measuring = true
+                tally = ReaderTally()
+                uaf = 0
+                retries = 0
+            }
+            let t0 = timeBase.now()
+            for _ in 0..<batch { oneWalk() }
+            let t1 = timeBase.now()
+            protection.quiescent(cpu: cpu)
+            // One walk timed alone, outside the batch, for the latency distribution.
+            let s0 = timeBase.nowOrdered()
+            oneWalk()
+            let s1 = timeBase.nowOrdered()
+            if measuring {
+                tally.walks &+= UInt64(batch)
+                tally.ticks &+= t1 &- t0
+                let sample = s1 &- s0
+                _ = tally.latency.record(sample > overhead ? sample - overhead : 0)
+            }
+        }
+        tally.uaf = uaf
+        tally.retries = retries
+        wb_consume(checksum)
+        return tally
+    }
+
+    static func writerLoop<P: WalkProtection>(
+        cpu: Int, protection: P, workload: Workload, mm: AddressSpace, control: RunControl, timeBase: TimeBase, seed: UInt64
+    ) -> WriterTally {
+        var rng = SplitMix64(seed: seed)
+        var tally = WriterTally()
+        let kind = workload.kindType
+        let delayTicks = UInt64(Double(workload.writerDelayNanoseconds) * timeBase.ticksPerNanosecond)
+        var measuring = false
+        control.arriveAndWait()
+        while true {
+            let phase = control.phase
+            if phase == .stop { break }
+            if phase == .measure && !measuring {
+                measuring = true
+                tally = WriterTally()
+            }
+            let t0 = timeBase.nowOrdered()
+            do {
+                try mm.lock.withWriteLock {
+                    try kind.writerOperation(mm: mm, workload: workload, protection: protection, cpu: cpu, rng: &rng)
+                }
+            } catch {
+                tally.error = "\(error)"
+                control.set(.stop)
+                break
+            }
+            let t1 = timeBase.nowOrdered()
+            if measuring {
+                tally.ops &+= 1
+                _ = tally.latency.record(t1 &- t0)
+            }
+            if delayTicks > 0 {
+                let until = timeBase.now() &+ delayTicks
+                while timeBase.now() < until { wb_cpu_relax() }
+            }
+        }
+        return tally
+    }
+
+    static func sleep(seconds: Double) {
+        guard seconds > 0 else { return }
+        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+    }
+}
+
+/// One slot per thread, each written by its own thread and read after join.
+final class Slots<T>: @unchecked Sendable {
+    // @unchecked Sendable: thread i writes only slot i; the reader reads after pthread_join.
+    private let storage: UnsafeMutablePointer<T?>
+    let count: Int
+    init(_ count: Int) {
+        self.count = count
+        storage = .allocate(capacity: max(count, 1))
+        storage.initialize(repeating: nil, count: max(count, 1))
+    }
+    deinit {
+        storage.deinitialize(count: max(count, 1))
+        storage.deallocate()
+    }
+    subscript(i: Int) -> T? {
+        get { storage[i] }
+        set { storage[i] = newValue }
+    }
+}

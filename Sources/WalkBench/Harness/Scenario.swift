@@ -1,0 +1,52 @@
+/// One cell of the matrix: everything that decides what a row measured.
+public struct Scenario: Sendable {
+    public var geometry: Geometry
+    public var workload: Workload
+    public var strategy: String
+    public var walker: String
+    public var readers: Int
+    public var writers: Int
+    public var oracle: Bool
+    public var walkOptions: WalkOptions
+    public var timing: Timing
+    /// Seeds every thread's generator (thread i uses seed + i), so what each run asks for is reproducible.
+    public var seed: UInt64
+
+    public init(geometry: Geometry, workload: Workload, strategy: String, walker: String, readers: Int, writers: Int,
+                oracle: Bool = true, walkOptions: WalkOptions = WalkOptions(), timing: Timing = Timing(), seed: UInt64 = 0x5EED) {
+        self.geometry = geometry
+        self.workload = workload
+        self.strategy = strategy
+        self.walker = walker
+        self.readers = readers
+        self.writers = writers
+        self.oracle = oracle
+        self.walkOptions = walkOptions
+        self.timing = timing
+        self.seed = seed
+    }
+
+    /// How the callback walker's hooks are called; walkers without hooks say n/a.
+    public var dispatch: String { "n/a" }
+
+    public var label: String {
+        "\(workload.name) \(strategy) \(walker) r\(readers) w\(writers) \(geometry.name)"
+    }
+}
+
+public struct Timing: Sendable, Hashable {
+    /// Seconds measured per repetition.
+    public var duration: Double
+    /// Seconds run before each repetition's measurement starts.
+    public var warmup: Double
+    public var repetitions: Int
+    /// Walks between two clock reads.
+    public var batch: Int
+
+    public init(duration: Double = 0.5, warmup: Double = 0.1, repetitions: Int = 3, batch: Int = 256) {
+        self.duration = duration
+        self.warmup = warmup
+        self.repetitions = repetitions
+        self.batch = batch
+    }
+}

@@ -1,0 +1,68 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CWalkSupport
+
+/// The clock the harness times batches with: the TSC where it is invariant, CLOCK_MONOTONIC otherwise.
+///
+/// Calibrated once per run against CLOCK_MONOTONIC; its own overhead (two back-to-back ordered reads)
+/// is measured, reported, and subtracted from single-walk samples.
+public struct TimeBase: Sendable {
+    public enum Source: String, Sendable { case tsc, monotonic }
+    public let source: Source
+    public let ticksPerNanosecond: Double
+    /// Median cost of one ordered read pair, in ticks.
+    public let overheadTicks: UInt64
+    /// Why the TSC is not used, when it is not.
+    public let note: String?
+
+    public var overheadNanoseconds: Double { Double(overheadTicks) / ticksPerNanosecond }
+
+    @inline(__always)
+    public func now() -> UInt64 {
+        source == .tsc ? wb_rdtsc() : Self.monotonicNanoseconds()
+    }
+
+    /// A read that waits for earlier instructions: for timing one walk.
+    @inline(__always)
+    public func nowOrdered() -> UInt64 {
+        source == .tsc ? wb_rdtsc_ordered() : Self.monotonicNanoseconds()
+    }
+
+    @inline(__always)
+    public func nanoseconds(_ ticks: UInt64) -> Double { Double(ticks) / ticksPerNanosecond }
+
+    public static func monotonicNanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+
+    /// Measures the TSC rate over `window` nanoseconds (default 50 ms) and the timer overhead.
+    public static func calibrate(invariantTSC: Bool, window: UInt64 = 50_000_000) -> TimeBase {
+        guard wb_has_tsc() != 0, invariantTSC else {
+            let note = wb_has_tsc() == 0 ? "no TSC on this architecture" : "TSC not invariant (no constant_tsc/nonstop_tsc)"
+            return TimeBase(source: .monotonic, ticksPerNanosecond: 1,
+                            overheadTicks: medianPairCost { monotonicNanoseconds() }, note: note + "; timing with CLOCK_MONOTONIC")
+        }
+        let n0 = monotonicNanoseconds()
+        let t0 = wb_rdtsc_ordered()
+        var n1 = n0
+        while n1 - n0 < window { n1 = monotonicNanoseconds() }
+        let t1 = wb_rdtsc_ordered()
+        let rate = Double(t1 - t0) / Double(n1 - n0)
+        return TimeBase(source: .tsc, ticksPerNanosecond: rate, overheadTicks: medianPairCost { wb_rdtsc_ordered() }, note: nil)
+    }
+
+    private static func medianPairCost(_ read: () -> UInt64) -> UInt64 {
+        var costs: [UInt64] = []
+        costs.reserveCapacity(10_001)
+        for _ in 0..<10_001 {
+            let a = read()
+            let b = read()
+            costs.append(b &- a)
+        }
+        costs.sort()
+        return costs[costs.count / 2]
+    }
+}

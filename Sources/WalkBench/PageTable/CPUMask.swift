@@ -1,0 +1,45 @@
+import Synchronization
+
+/// mm_cpumask: the simulated CPUs that have run this mm. Bits are set when a CPU switches to the mm
+/// and, under the x86 policy, cleared when it switches away (powerpc only ever sets them).
+public final class CPUMask: @unchecked Sendable {
+    // @unchecked Sendable: every word is an atomic.
+    public static let maxCPUs = 2048
+    private let words: UnsafeMutablePointer<Atomic<UInt64>>
+    private let wordCount = maxCPUs / 64
+
+    public init() {
+        words = .allocate(capacity: wordCount)
+        for i in 0..<wordCount { (words + i).initialize(to: Atomic(0)) }
+    }
+
+    deinit { words.deallocate() }
+
+    public func set(_ cpu: Int) {
+        precondition(cpu >= 0 && cpu < Self.maxCPUs)
+        words[cpu / 64].bitwiseOr(1 << UInt64(cpu % 64), ordering: .sequentiallyConsistent)
+    }
+
+    public func clear(_ cpu: Int) {
+        precondition(cpu >= 0 && cpu < Self.maxCPUs)
+        words[cpu / 64].bitwiseAnd(~(1 << UInt64(cpu % 64)), ordering: .sequentiallyConsistent)
+    }
+
+    public func contains(_ cpu: Int) -> Bool {
+        words[cpu / 64].load(ordering: .sequentiallyConsistent) & (1 << UInt64(cpu % 64)) != 0
+    }
+
+    /// A snapshot, as a flush takes one before sending its IPIs.
+    public func snapshot() -> [Int] {
+        var cpus: [Int] = []
+        for w in 0..<wordCount {
+            var bits = words[w].load(ordering: .sequentiallyConsistent)
+            while bits != 0 {
+                let b = bits.trailingZeroBitCount
+                cpus.append(w * 64 + b)
+                bits &= bits - 1
+            }
+        }
+        return cpus
+    }
+}

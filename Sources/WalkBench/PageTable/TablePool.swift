@@ -1,0 +1,184 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+
+/// Raw memory for table pages: no object per table.
+///
+/// One anonymous NORESERVE mapping is reserved up front and the kernel backs it as tables are touched,
+/// so a sparse terabyte costs only the tables it uses while an index turns into a pointer with one
+/// multiply, no directory load. Every slot is as big as the geometry's largest table.
+///
+/// Per table the pool also keeps a generation (bumped at free; the oracle's clock) and a count of present
+/// entries (writer-side bookkeeping, read only under the mm's write lock).
+public final class TablePool: @unchecked Sendable {
+    // @unchecked Sendable: entries and generations are atomics; liveCounts is touched only by the
+    // serialized writers; the free list is behind a mutex.
+    public let slotEntries: Int
+    public let capacity: Int
+    @usableFromInline let entries: UnsafeMutablePointer<Atomic<UInt64>>
+    @usableFromInline let generations: UnsafeMutablePointer<Atomic<UInt32>>
+    @usableFromInline let liveCounts: UnsafeMutablePointer<UInt32>
+    private let arenaBytes: Int
+    private let generationBytes: Int
+    private let liveBytes: Int
+
+    private struct FreeList {
+        var recycled: [UInt32] = []
+        var neverUsed: UInt32 = 0
+    }
+    private let freeList = Mutex(FreeList())
+
+    private let allocatedCount = Atomic<Int>(0)
+    private let freedCount = Atomic<Int>(0)
+    private let pendingCount = Atomic<Int>(0)
+    private let pendingPeak = Atomic<Int>(0)
+
+    public init(slotEntries: Int, capacity: Int) throws {
+        precondition(slotEntries > 0 && capacity > 0 && capacity < Int(UInt32.max))
+        self.slotEntries = slotEntries
+        self.capacity = capacity
+        arenaBytes = slotEntries * 8 * capacity
+        generationBytes = 4 * capacity
+        liveBytes = 4 * capacity
+        entries = try Self.reserve(arenaBytes).bindMemory(to: Atomic<UInt64>.self, capacity: slotEntries * capacity)
+        generations = try Self.reserve(generationBytes).bindMemory(to: Atomic<UInt32>.self, capacity: capacity)
+        liveCounts = try Self.reserve(liveBytes).bindMemory(to: UInt32.self, capacity: capacity)
+        // Anonymous memory is zero: every entry starts empty and every generation at 0,
+        // which is the bit pattern of Atomic(0).
+    }
+
+    deinit {
+        munmap(entries, arenaBytes)
+        munmap(generations, generationBytes)
+        munmap(liveCounts, liveBytes)
+    }
+
+    private static func reserve(_ bytes: Int) throws -> UnsafeMutableRawPointer {
+        let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+        guard let p, p != MAP_FAILED else { throw SystemCallError(call: "mmap(\(bytes) bytes)", errno: errno) }
+        return p
+    }
+
+    // MARK: Reader side (hot)
+
+    /// The pool's memory as a value: walkers keep this in registers instead of reloading the class's fields.
+    public var memory: TableMemory { TableMemory(entries: entries, slotEntries: slotEntries, generations: generations) }
+
+    @inline(__always)
+    public func table(_ index: TableIndex) -> UnsafeMutablePointer<Atomic<UInt64>> { memory.table(index) }
+
+    @inline(__always)
+    public func load(_ index: TableIndex, _ slot: Int) -> Entry { memory.load(index, slot) }
+
+    @inline(__always)
+    public func generation(_ index: TableIndex) -> UInt32 { memory.generation(index) }
+
+    // MARK: Writer side
+
+    /// WRITE_ONCE of one entry that no walker can have followed yet, or a clear (pte_clear, pmd_clear).
+    @inline(__always)
+    public func storeRelaxed(_ index: TableIndex, _ slot: Int, _ entry: Entry) {
+        table(index)[slot].store(entry.raw, ordering: .relaxed)
+    }
+
+    /// Publishes an entry that points at freshly initialised memory (pmd_populate after the table was
+    /// zeroed and filled): release, the smp_wmb() before set_pmd in the kernel.
+    @inline(__always)
+    public func storeRelease(_ index: TableIndex, _ slot: Int, _ entry: Entry) {
+        table(index)[slot].store(entry.raw, ordering: .releasing)
+    }
+
+    public func liveCount(_ index: TableIndex) -> Int { Int(liveCounts[index.int]) }
+    func adjustLiveCount(_ index: TableIndex, by delta: Int) {
+        liveCounts[index.int] = UInt32(Int(liveCounts[index.int]) + delta)
+    }
+
+    /// A zeroed table (pte_alloc_one). Throws when the pool is exhausted.
+    public func allocate() throws(PoolExhausted) -> TableIndex {
+        let index: UInt32? = freeList.withLock { list in
+            if let i = list.recycled.popLast() { return i }
+            guard Int(list.neverUsed) < capacity else { return nil }
+            defer { list.neverUsed += 1 }
+            return list.neverUsed
+        }
+        guard let index else { throw PoolExhausted(capacity: capacity) }
+        let t = TableIndex(raw: index)
+        let base = table(t)
+        for i in 0..<slotEntries { base[i].store(0, ordering: .relaxed) }
+        liveCounts[t.int] = 0
+        allocatedCount.add(1, ordering: .relaxed)
+        return t
+    }
+
+    /// Bookkeeping for a table the writer has unlinked and handed to its protection strategy.
+    public func noteRetired(_ index: TableIndex) {
+        let now = pendingCount.add(1, ordering: .relaxed).newValue
+        var peak = pendingPeak.load(ordering: .relaxed)
+        while now > peak {
+            let (exchanged, original) = pendingPeak.compareExchange(expected: peak, desired: now, ordering: .relaxed)
+            if exchanged { break }
+            peak = original
+        }
+    }
+
+    /// Frees a retired table: bumps its generation, poisons it, and makes it reusable at once.
+    /// Whoever calls this asserts that no walker can still be reading the table; the oracle checks that.
+    public func free(_ index: TableIndex) {
+        // The bump must be visible before any poison store: a walker that reads poison (or a reused
+        // page's contents) and then, after an acquire fence, the generation, must see the bump.
+        generations[index.int].wrappingAdd(1, ordering: .relaxed)
+        atomicMemoryFence(ordering: .releasing)
+        let base = table(index)
+        for i in 0..<slotEntries { base[i].store(Entry.poison.raw, ordering: .relaxed) }
+        freedCount.add(1, ordering: .relaxed)
+        pendingCount.subtract(1, ordering: .relaxed)
+        freeList.withLock { $0.recycled.append(index.raw) }
+    }
+
+    // MARK: Accounting
+
+    /// Tables allocated and not yet freed (linked, or retired and pending).
+    public var liveTables: Int { allocatedCount.load(ordering: .relaxed) - freedCount.load(ordering: .relaxed) }
+    public var tablesFreed: Int { freedCount.load(ordering: .relaxed) }
+    public var tablesPending: Int { pendingCount.load(ordering: .relaxed) }
+    public var tablesPendingPeak: Int { pendingPeak.load(ordering: .relaxed) }
+
+    /// Starts a fresh window for the pending peak (at the start of each measured repetition).
+    public func resetPendingPeak() {
+        pendingPeak.store(pendingCount.load(ordering: .relaxed), ordering: .relaxed)
+    }
+}
+
+/// Where the tables are, for the hot path: three words, no reference counting.
+public struct TableMemory: @unchecked Sendable {
+    // @unchecked Sendable: points into the pool's atomics, which outlive every walk.
+    public let entries: UnsafeMutablePointer<Atomic<UInt64>>
+    public let slotEntries: Int
+    public let generations: UnsafeMutablePointer<Atomic<UInt32>>
+
+    /// The first entry of table `index`.
+    @inline(__always)
+    public func table(_ index: TableIndex) -> UnsafeMutablePointer<Atomic<UInt64>> {
+        entries + index.int &* slotEntries
+    }
+
+    /// READ_ONCE of one entry. Relaxed: the child table is reached through the loaded index, an address
+    /// dependency, which is all the kernel's lockless walkers rely on (no acquire on x86 or arm64).
+    @inline(__always)
+    public func load(_ index: TableIndex, _ slot: Int) -> Entry {
+        Entry(raw: table(index)[slot].load(ordering: .relaxed))
+    }
+
+    /// The table's current generation. Relaxed; callers that need it ordered after their table reads
+    /// put an acquire fence first (see Oracle).
+    @inline(__always)
+    public func generation(_ index: TableIndex) -> UInt32 {
+        generations[index.int].load(ordering: .relaxed)
+    }
+}
+
+public struct PoolExhausted: Error, CustomStringConvertible {
+    public let capacity: Int
+    public var description: String { "table pool exhausted (\(capacity) tables); map less or raise the capacity" }
+}

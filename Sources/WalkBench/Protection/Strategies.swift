@@ -1,0 +1,33 @@
+/// The strategy registry: one line per strategy. Everything else (bench list, name validation, the
+/// validation matrix, the tests) reads it through `forEach`, which hands each concrete type to a
+/// visitor so the walk loop is specialised for it.
+public protocol StrategyVisitor {
+    mutating func visit<P: WalkProtection>(_ strategy: P.Type)
+}
+
+public enum Strategies {
+    public static func forEach<V: StrategyVisitor>(_ visitor: inout V) {
+        visitor.visit(NoProtection.self)
+        visitor.visit(MmapLockProtection.self)
+    }
+
+    public struct Info: Sendable, Hashable {
+        public let name: String
+        public let summary: String
+        public let guaranteesSafety: Bool
+    }
+
+    public static let all: [Info] = {
+        struct Collect: StrategyVisitor {
+            var infos: [Info] = []
+            mutating func visit<P: WalkProtection>(_ strategy: P.Type) {
+                infos.append(Info(name: P.name, summary: P.summary, guaranteesSafety: P.guaranteesSafety))
+            }
+        }
+        var c = Collect()
+        forEach(&c)
+        return c.infos
+    }()
+
+    public static var names: [String] { all.map(\.name) }
+}

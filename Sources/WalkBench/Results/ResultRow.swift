@@ -1,0 +1,130 @@
+import Foundation
+
+/// The CSV schema. The leading columns are frozen (identity and parameters, then the foundation's
+/// metrics); later columns are appended, never inserted, so existing readers keep working.
+public enum Columns {
+    public static let leading: [String] = [
+        "run_id", "timestamp_utc", "host", "cpu_model", "logical_cpus", "kernel", "spectre_v2", "toolchain", "build",
+        "git_rev", "geometry", "workload", "strategy", "walker", "dispatch", "readers", "writers", "repetition",
+        "duration_s", "walks", "walks_per_s", "ns_per_walk_p50", "ns_per_walk_p90", "ns_per_walk_p99",
+        "ns_per_walk_mean", "writer_ops", "writer_latency_us_p50", "writer_latency_us_p99", "tables_freed",
+        "tables_pending_peak", "uaf_detected", "oracle",
+    ]
+
+    /// Parameters and context appended after the frozen block.
+    public static let appended: [String] = [
+        "walk_retries", "take_ref", "mapped_bytes", "density", "huge_fraction", "writer_delay_ns", "warmup_s",
+        "batch", "seed", "pinning", "timer", "timer_overhead_ns", "smt", "governor", "perf_event_paranoid",
+    ]
+
+    public static let all: [String] = leading + appended
+}
+
+/// One CSV row: column name to value. Unknown column names are a bug.
+public struct ResultRow: Sendable {
+    public private(set) var values: [String: String] = [:]
+
+    public init() {}
+
+    public subscript(column: String) -> String? {
+        get { values[column] }
+        set {
+            precondition(Columns.all.contains(column), "no CSV column named \(column)")
+            values[column] = newValue
+        }
+    }
+
+    public func fields(_ header: [String] = Columns.all) -> [String] { header.map { values[$0] ?? "" } }
+
+    /// Plain decimal, no exponent, at most `digits` decimals, trailing zeros dropped.
+    public static func number(_ x: Double?, digits: Int = 3) -> String? {
+        guard let x, x.isFinite else { return nil }
+        var s = String(format: "%.\(digits)f", x)
+        if s.contains(".") {
+            while s.hasSuffix("0") { s.removeLast() }
+            if s.hasSuffix(".") { s.removeLast() }
+        }
+        return s == "-0" ? "0" : s
+    }
+
+    /// Builds the row for one repetition of one scenario.
+    public static func make(run: RunInfo, scenario: Scenario, measurement m: RepetitionResult) -> ResultRow {
+        let env = run.environment
+        let tb = run.timeBase
+        var r = ResultRow()
+        r["run_id"] = run.id
+        r["timestamp_utc"] = run.timestamp
+        r["host"] = env.host
+        r["cpu_model"] = env.cpuModel
+        r["logical_cpus"] = String(env.logicalCPUs)
+        r["kernel"] = env.kernel
+        r["spectre_v2"] = env.spectreV2
+        r["toolchain"] = env.toolchain
+        r["build"] = env.build
+        r["git_rev"] = env.gitRevision
+        r["geometry"] = scenario.geometry.name
+        r["workload"] = scenario.workload.name
+        r["strategy"] = scenario.strategy
+        r["walker"] = scenario.walker
+        r["dispatch"] = scenario.dispatch
+        r["readers"] = String(scenario.readers)
+        r["writers"] = String(scenario.writers)
+        r["repetition"] = String(m.repetition)
+        r["duration_s"] = number(m.measuredSeconds, digits: 4)
+        r["walks"] = String(m.walks)
+        r["walks_per_s"] = number(m.measuredSeconds > 0 ? Double(m.walks) / m.measuredSeconds : nil, digits: 0)
+        r["ns_per_walk_p50"] = number(Statistics.percentile(m.walkLatency, 50, timeBase: tb))
+        r["ns_per_walk_p90"] = number(Statistics.percentile(m.walkLatency, 90, timeBase: tb))
+        r["ns_per_walk_p99"] = number(Statistics.percentile(m.walkLatency, 99, timeBase: tb))
+        r["ns_per_walk_mean"] = number(m.walks > 0 ? tb.nanoseconds(m.walkTicks) / Double(m.walks) : nil)
+        r["writer_ops"] = String(m.writerOps)
+        r["writer_latency_us_p50"] = number(Statistics.percentile(m.writerLatency, 50, timeBase: tb).map { $0 / 1000 })
+        r["writer_latency_us_p99"] = number(Statistics.percentile(m.writerLatency, 99, timeBase: tb).map { $0 / 1000 })
+        r["tables_freed"] = String(m.tablesFreed)
+        r["tables_pending_peak"] = String(m.tablesPendingPeak)
+        // With the oracle off nothing was checked: an empty cell, not a zero that looks like SAFE.
+        r["uaf_detected"] = scenario.oracle ? String(m.uafDetected) : nil
+        r["oracle"] = scenario.oracle ? "on" : "off"
+        r["walk_retries"] = String(m.walkRetries)
+        r["take_ref"] = scenario.walkOptions.takeReference ? "on" : "off"
+        r["mapped_bytes"] = String(scenario.workload.mappedBytes)
+        r["density"] = number(scenario.workload.density, digits: 4)
+        r["huge_fraction"] = number(scenario.workload.hugeFraction, digits: 4)
+        r["writer_delay_ns"] = String(scenario.workload.writerDelayNanoseconds)
+        r["warmup_s"] = number(scenario.timing.warmup, digits: 3)
+        r["batch"] = String(scenario.timing.batch)
+        r["seed"] = String(scenario.seed)
+        r["pinning"] = m.pinning
+        r["timer"] = tb.source.rawValue
+        r["timer_overhead_ns"] = number(tb.overheadNanoseconds, digits: 2)
+        r["smt"] = env.smt
+        r["governor"] = env.governor
+        r["perf_event_paranoid"] = env.perfEventParanoid
+        return r
+    }
+}
+
+/// What every row of one run shares.
+public struct RunInfo: Sendable {
+    public let id: String
+    public let timestamp: String
+    public let environment: RunEnvironment
+    public let timeBase: TimeBase
+
+    public init(environment: RunEnvironment, timeBase: TimeBase, date: Date = Date()) {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyy-MM-dd'T'HH:mm:ss'Z'"
+        timestamp = f.string(from: date)
+        f.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        id = "\(f.string(from: date))-\(environment.host)-\(getpid())"
+        self.environment = environment
+        self.timeBase = timeBase
+    }
+
+    /// results/runs/<UTC-timestamp>-<host>.csv
+    public var defaultFileName: String {
+        id.split(separator: "-").dropLast().joined(separator: "-") + ".csv"
+    }
+}

@@ -1,0 +1,21 @@
+import ArgumentParser
+import WalkBench
+
+struct ListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "Strategies, walkers, workloads and geometries, one line each.")
+
+    func run() {
+        func section(_ title: String, _ items: [(String, String)]) {
+            print(title)
+            let w = items.map(\.0.count).max() ?? 0
+            for (name, summary) in items { print("  \(name.padding(toLength: w, withPad: " ", startingAt: 0))  \(summary)") }
+            print("")
+        }
+        section("strategies:", Strategies.all.map { ($0.name, $0.summary) })
+        section("walkers:", Walkers.all.map { ($0.name, $0.summary) })
+        section("workloads:", Workloads.builtIn.map { ($0.name, $0.summary) })
+        section("geometries:", Geometry.presets.map { ($0.name, $0.summary) })
+    }
+}
+
+import Foundation

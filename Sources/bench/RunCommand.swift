@@ -1,0 +1,222 @@
+import ArgumentParser
+import Foundation
+import WalkBench
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run scenarios (the default suite when no selection is given) and write a CSV.")
+
+    @Option(help: "Strategies, comma-separated (default: all; see `bench list`).")
+    var strategies: String?
+    @Option(help: "Walkers, comma-separated (default: lookup).")
+    var walkers: String?
+    @Option(help: "Built-in workloads, comma-separated (default: all built-ins, or none when --workload-file is given).")
+    var workloads: String?
+    @Option(name: .customLong("workload-file"), help: "A JSON workload file (repeatable); see README.")
+    var workloadFiles: [String] = []
+    @Option(help: "Geometries, comma-separated (default: x86-64-4l).")
+    var geometry: String?
+    @Option(parsing: .unconditional, help: "Walker thread counts, comma-separated, 1...1024 (default: 1,2).")
+    var readers: String?
+    @Option(parsing: .unconditional, help: "Writer thread counts, comma-separated, 0...64 (default: each workload's own).")
+    var writers: String?
+    @Option(parsing: .unconditional, help: "Seconds measured per repetition (default 0.5).")
+    var duration: String?
+    @Option(parsing: .unconditional, help: "Seconds of warm-up before each repetition (default 0.1).")
+    var warmup: String?
+    @Option(parsing: .unconditional, help: "Repetitions per scenario (default 3).")
+    var repetitions: String?
+    @Option(help: "CSV path (default: results/runs/<UTC-timestamp>-<host>.csv).")
+    var output: String?
+    @Flag(help: "Replace --output if it exists.")
+    var force = false
+    @Flag(name: .customLong("no-oracle"), help: "Skip the use-after-free oracle (pure-cost rows; uaf_detected left empty).")
+    var noOracle = false
+    @Flag(name: .customLong("no-take-ref"), help: "Lookups do not take a page reference and re-check (find_linux_pte-like).")
+    var noTakeRef = false
+    @Option(help: "Strategy the summary's ratios are relative to (default: none, else the first).")
+    var reference: String?
+    @Option(help: "Seed for every thread's generator.")
+    var seed: UInt64 = 0x5EED
+
+    func validate() throws { _ = try plan() }
+
+    func run() throws {
+        let plan = try plan()
+        let outputPath = output ?? ""  // resolved after the environment is known
+        let environment = RunEnvironment.capture()
+        let timeBase = TimeBase.calibrate(invariantTSC: environment.invariantTSC)
+        let info = RunInfo(environment: environment, timeBase: timeBase)
+        let path: String
+        if output != nil {
+            path = outputPath
+        } else {
+            let dir = "results/runs"
+            do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+                throw UsageError(message: "cannot create \(dir): \(error.localizedDescription)")
+            }
+            path = "\(dir)/\(info.defaultFileName)"
+            if let problem = ResultFile.problem(writing: path, replace: false) { throw UsageError(message: problem) }
+        }
+
+        if environment.build == "debug" {
+            warn("bench: this is a debug build; its rows say build=debug and their timings mean little. Use `swift run -c release bench`.")
+        }
+        warn("bench: timer \(timeBase.source.rawValue)" + (timeBase.source == .tsc ? String(format: " at %.3f GHz", timeBase.ticksPerNanosecond) : "")
+             + String(format: ", overhead %.1f ns per read pair", timeBase.overheadNanoseconds) + (timeBase.note.map { " (\($0))" } ?? ""))
+        let total = plan.scenarios.count * plan.timing.repetitions
+        let estimate = Double(total) * (plan.timing.duration + plan.timing.warmup)
+        warn("bench: \(plan.scenarios.count) scenarios × \(plan.timing.repetitions) repetitions, about \(Int(estimate.rounded(.up))) s of measurement")
+
+        let runner = Runner(timeBase: timeBase)
+        let progress = Progress(total: total)
+        var rows: [ResultRow] = []
+        var failures: [String] = []
+        var pinningNoted = false
+        for (i, scenario) in plan.scenarios.enumerated() {
+            let measurements: [RepetitionResult]
+            do {
+                measurements = try runner.run(scenario) { rep in
+                    progress.step(i * plan.timing.repetitions + rep, "\(scenario.label) rep \(rep)/\(plan.timing.repetitions)")
+                }
+            } catch {
+                failures.append("\(scenario.label): \(error)")
+                continue
+            }
+            for m in measurements {
+                if !pinningNoted, m.pinning.hasPrefix("unpinned") { warn("bench: \(m.pinning)"); pinningNoted = true }
+                rows.append(ResultRow.make(run: info, scenario: scenario, measurement: m))
+            }
+        }
+        progress.finish()
+
+        if !rows.isEmpty {
+            var text = CSV.line(Columns.all)
+            for r in rows { text += CSV.line(r.fields()) }
+            do { try ResultFile.write(text, to: path, replace: force) } catch {
+                throw RunFailure(message: "could not write results: \(error)")
+            }
+            print(Summary.render(rows, reference: plan.reference))
+            print("results: \(path)")
+        }
+
+        // A strategy that promises safety and showed a use-after-free fails the run.
+        let safe = Set(Strategies.all.filter(\.guaranteesSafety).map(\.name))
+        for r in rows where safe.contains(r["strategy"]!) {
+            if let u = r["uaf_detected"].flatMap(UInt64.init), u > 0 {
+                failures.append("\(r["strategy"]!) claims safety but the oracle saw \(u) use-after-free walks (\(r["workload"]!), r\(r["readers"]!) w\(r["writers"]!), repetition \(r["repetition"]!))")
+            }
+        }
+        if !failures.isEmpty {
+            for f in failures { warn("bench: FAIL \(f)") }
+            throw RunFailure(message: "\(failures.count) failure(s)")
+        }
+    }
+
+    struct Plan {
+        var scenarios: [Scenario]
+        var timing: Timing
+        var reference: String?
+    }
+
+    func plan() throws -> Plan {
+        func list(_ s: String?, _ option: String) throws -> [String]? {
+            guard let s else { return nil }
+            let items = s.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard !items.contains(where: \.isEmpty) else { throw ValidationError("--\(option) \"\(s)\": empty name in the list") }
+            return items
+        }
+        func names(_ s: String?, _ option: String, allowed: [String], default d: [String]) throws -> [String] {
+            guard let items = try list(s, option) else { return d }
+            for item in items where !allowed.contains(item) {
+                throw ValidationError("--\(option): unknown value \"\(item)\"; allowed: \(allowed.joined(separator: ", "))")
+            }
+            return items
+        }
+        func counts(_ s: String?, _ option: String, _ range: ClosedRange<Int>) throws -> [Int]? {
+            guard let items = try list(s, option) else { return nil }
+            return try items.map {
+                guard let n = Int($0), range.contains(n) else {
+                    throw ValidationError("--\(option): \"\($0)\" is not allowed; use whole numbers from \(range.lowerBound) to \(range.upperBound)")
+                }
+                return n
+            }
+        }
+        func seconds(_ s: String?, _ option: String, default d: Double, allowZero: Bool) throws -> Double {
+            guard let s else { return d }
+            guard let v = Double(s), v.isFinite, allowZero ? v >= 0 : v > 0, v <= 3600 else {
+                throw ValidationError("--\(option): \"\(s)\" is not allowed; use a number of seconds \(allowZero ? "from 0" : "above 0") up to 3600")
+            }
+            return v
+        }
+
+        let strategyNames = try names(strategies, "strategies", allowed: Strategies.names, default: Strategies.names)
+        let walkerNames = try names(walkers, "walkers", allowed: Walkers.names, default: [LookupWalker.name])
+        let geometryNames = try names(geometry, "geometry", allowed: Geometry.presets.map(\.name), default: [Geometry.presets[0].name])
+        var selected: [Workload] = try names(workloads, "workloads", allowed: Workloads.names,
+                                              default: workloadFiles.isEmpty ? Workloads.names : []).map { Workloads.named($0)! }
+        for file in workloadFiles {
+            do { selected += try WorkloadFile.load(file) } catch { throw ValidationError("\(error)") }
+        }
+        let readerCounts = try counts(readers, "readers", 1...1024) ?? [1, 2]
+        let writerCounts = try counts(writers, "writers", 0...64)
+        var timing = Timing()
+        timing.duration = try seconds(duration, "duration", default: timing.duration, allowZero: false)
+        timing.warmup = try seconds(warmup, "warmup", default: timing.warmup, allowZero: true)
+        if let repetitions {
+            guard let n = Int(repetitions), (1...1000).contains(n) else {
+                throw ValidationError("--repetitions: \"\(repetitions)\" is not allowed; use a whole number from 1 to 1000")
+            }
+            timing.repetitions = n
+        }
+        if let reference, !strategyNames.contains(reference) {
+            throw ValidationError("--reference: \"\(reference)\" is not among the strategies run (\(strategyNames.joined(separator: ", ")))")
+        }
+        if let output, let problem = ResultFile.problem(writing: output, replace: force) {
+            throw ValidationError(problem)
+        }
+
+        var scenarios: [Scenario] = []
+        for g in geometryNames.map({ Geometry.named($0)! }) {
+            for w in selected {
+                if case .failure(let why) = Runner.vma(for: w, geometry: g) { throw ValidationError(why.description) }
+                for walker in walkerNames {
+                    for r in readerCounts {
+                        for wr in writerCounts ?? [w.writers] {
+                            guard r + wr <= CPUMask.maxCPUs - 1 else { throw ValidationError("--readers + --writers: at most \(CPUMask.maxCPUs - 1) threads") }
+                            for s in strategyNames {
+                                scenarios.append(Scenario(
+                                    geometry: g, workload: w, strategy: s, walker: walker, readers: r, writers: wr,
+                                    oracle: !noOracle, walkOptions: WalkOptions(takeReference: !noTakeRef), timing: timing, seed: seed))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        guard !scenarios.isEmpty else { throw ValidationError("nothing to run: no workloads selected") }
+        let reference = self.reference ?? (strategyNames.contains(NoProtection.name) ? NoProtection.name : strategyNames.first)
+        return Plan(scenarios: scenarios, timing: timing, reference: reference)
+    }
+}
+
+/// Progress on stderr: a bar on a terminal, one plain line per step otherwise.
+final class Progress {
+    let total: Int
+    let tty = isatty(2) == 1
+    init(total: Int) { self.total = total }
+
+    func step(_ n: Int, _ label: String) {
+        if tty {
+            let width = 30
+            let filled = total > 0 ? width * (n - 1) / total : 0
+            let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+            FileHandle.standardError.write(Data("\r\u{1B}[K[\(bar)] \(n)/\(total) \(label)".utf8))
+        } else {
+            warn("[\(n)/\(total)] \(label)")
+        }
+    }
+
+    func finish() { if tty { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
+}

@@ -1,0 +1,289 @@
+// End-to-end tests of the `bench` executable: they run the real binary built by
+// `swift build --product bench` (the README's test command builds it before `swift test`),
+// each in a fresh temporary working directory so nothing lands in the repository.
+
+import Foundation
+import Testing
+import WalkBench
+
+// MARK: - Running the binary
+
+/// The package root: this file is Tests/BenchCLITests/BenchCLITests.swift.
+private let packageRoot: URL = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent()  // Tests/BenchCLITests
+    .deletingLastPathComponent()  // Tests
+    .deletingLastPathComponent()  // package root
+
+private let benchPath: String = packageRoot.appendingPathComponent(".build/debug/bench").path
+
+/// What one run of `bench` left behind.
+private struct BenchResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+
+    /// The non-empty lines of stderr.
+    var stderrLines: [String] {
+        stderr.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).map(String.init)
+            .filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+    }
+
+    var transcript: String { "exit \(status)\n--- stdout ---\n\(stdout)\n--- stderr ---\n\(stderr)" }
+}
+
+/// A fresh directory under the system temporary directory, removed by `remove()`.
+private struct TempDir {
+    let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("walkbench-cli-\(UUID().uuidString)", isDirectory: true)
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+
+    func write(_ name: String, _ text: String) throws {
+        try text.write(toFile: path(name), atomically: true, encoding: .utf8)
+    }
+
+    func contents() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: url.path) }
+
+    func remove() { try? FileManager.default.removeItem(at: url) }
+}
+
+/// Runs `bench` with `arguments`, the working directory set to `workDir`, and returns its exit
+/// status, stdout and stderr. Output is captured through files in a separate temporary directory
+/// (no pipe can fill up and block the child, and `workDir` stays as the binary left it).
+private func runBench(_ arguments: [String], in workDir: TempDir) throws -> BenchResult {
+    try #require(
+        FileManager.default.isExecutableFile(atPath: benchPath),
+        "bench executable not found at \(benchPath): run `swift build --product bench` first (the README's test command builds it before `swift test`)"
+    )
+    let capture = try TempDir()
+    defer { capture.remove() }
+    let outPath = capture.path("stdout"), errPath = capture.path("stderr")
+    try #require(FileManager.default.createFile(atPath: outPath, contents: nil), "cannot create \(outPath)")
+    try #require(FileManager.default.createFile(atPath: errPath, contents: nil), "cannot create \(errPath)")
+    let outHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+    let errHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: benchPath)
+    process.arguments = arguments
+    process.currentDirectoryURL = workDir.url
+    process.standardInput = FileHandle.nullDevice
+    process.standardOutput = outHandle
+    process.standardError = errHandle
+    try process.run()
+    process.waitUntilExit()
+    try outHandle.close()
+    try errHandle.close()
+
+    let stdout = try String(contentsOfFile: outPath, encoding: .utf8)
+    let stderr = try String(contentsOfFile: errPath, encoding: .utf8)
+    return BenchResult(status: process.terminationStatus, stdout: stdout, stderr: stderr)
+}
+
+/// The frozen leading CSV columns: the contract with every existing reader of result files.
+private let frozenLeadingColumns: [String] = [
+    "run_id", "timestamp_utc", "host", "cpu_model", "logical_cpus", "kernel", "spectre_v2", "toolchain", "build",
+    "git_rev", "geometry", "workload", "strategy", "walker", "dispatch", "readers", "writers", "repetition",
+    "duration_s", "walks", "walks_per_s", "ns_per_walk_p50", "ns_per_walk_p90", "ns_per_walk_p99",
+    "ns_per_walk_mean", "writer_ops", "writer_latency_us_p50", "writer_latency_us_p99", "tables_freed",
+    "tables_pending_peak", "uaf_detected", "oracle",
+]
+
+/// Options of a valid, tiny run of one strategy (no --output).
+private let tinyRun: [String] = [
+    "run", "--strategies", "none", "--workloads", "unmap-storm", "--readers", "1", "--writers", "1",
+    "--duration", "0.1", "--warmup", "0", "--repetitions", "1",
+]
+
+/// Parses a result CSV and checks its header is the schema; returns the data rows keyed by column.
+private func readResults(_ path: String) throws -> [[String: String]] {
+    let text = try String(contentsOfFile: path, encoding: .utf8)
+    let rows = CSV.parse(text)
+    let header = try #require(rows.first, "empty CSV at \(path)")
+    #expect(header == Columns.all)
+    #expect(Array(header.prefix(frozenLeadingColumns.count)) == frozenLeadingColumns)
+    return rows.dropFirst().map { fields in
+        #expect(fields.count == header.count, "row has \(fields.count) fields, header has \(header.count): \(fields)")
+        var row: [String: String] = [:]
+        for (name, value) in zip(header, fields) { row[name] = value }
+        return row
+    }
+}
+
+// MARK: - Bad input cases
+
+/// One invalid invocation: its arguments (before --output), an optional workload file written
+/// into the working directory first, and what stderr must mention.
+struct BadInput: Sendable, CustomTestStringConvertible {
+    var label: String
+    var arguments: [String]
+    var workloadFile: (name: String, json: String)? = nil
+    var mentions: [String]
+    /// Whether `--output <tmp>/out.csv` is appended (the --output case brings its own).
+    var addsOutput: Bool = true
+
+    var testDescription: String { label }
+}
+
+private let badInputs: [BadInput] = [
+    BadInput(label: "--strategies bogus", arguments: ["--strategies", "bogus"], mentions: ["bogus", "mmap-lock"]),
+    BadInput(label: "--walkers nope", arguments: ["--walkers", "nope"], mentions: ["nope"]),
+    BadInput(label: "--workloads nope", arguments: ["--workloads", "nope"], mentions: ["nope"]),
+    BadInput(label: "--geometry vax", arguments: ["--geometry", "vax"], mentions: ["vax"]),
+    BadInput(label: "--duration 0", arguments: ["--duration", "0"], mentions: ["0", "--duration"]),
+    BadInput(label: "--duration abc", arguments: ["--duration", "abc"], mentions: ["abc"]),
+    BadInput(label: "--duration -1", arguments: ["--duration", "-1"], mentions: ["-1"]),
+    BadInput(label: "--duration=-1", arguments: ["--duration=-1"], mentions: ["-1", "--duration"]),
+    BadInput(label: "--readers 1025", arguments: ["--readers", "1025"], mentions: ["1025", "1024"]),
+    BadInput(label: "--readers x", arguments: ["--readers", "x"], mentions: ["x", "--readers"]),
+    BadInput(label: "--repetitions 0", arguments: ["--repetitions", "0"], mentions: ["0", "--repetitions"]),
+    BadInput(
+        label: "--output /nonexistent-dir/x.csv", arguments: ["--output", "/nonexistent-dir/x.csv"],
+        mentions: ["/nonexistent-dir"], addsOutput: false
+    ),
+    BadInput(
+        label: "workload file with density 1.5", arguments: ["--workload-file", "bad-value.json"],
+        workloadFile: ("bad-value.json", #"{"name":"w","kind":"unmap-storm","density":1.5}"#),
+        mentions: ["density", "1.5"]
+    ),
+    BadInput(
+        label: "workload file with an unknown key", arguments: ["--workload-file", "unknown-key.json"],
+        workloadFile: ("unknown-key.json", #"{"name":"w","kind":"unmap-storm","bogus_key":1}"#),
+        mentions: ["bogus_key"]
+    ),
+    BadInput(
+        label: "malformed workload file", arguments: ["--workload-file", "malformed.json"],
+        workloadFile: ("malformed.json", #"{"name":"w","kind":"#), mentions: ["malformed.json"]
+    ),
+]
+
+// MARK: - Tests
+
+@Suite("bench CLI", .serialized, .timeLimit(.minutes(2)))
+struct BenchCLITests {
+    @Test("bench list names every strategy, walker, workload and geometry")
+    func list() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let r = try runBench(["list"], in: dir)
+        #expect(r.status == 0, "\(r.transcript)")
+        for section in ["strategies:", "walkers:", "workloads:", "geometries:"] {
+            #expect(r.stdout.contains(section), "missing section \(section)\n\(r.transcript)")
+        }
+        for name in ["none", "mmap-lock", "lookup", "read-mostly", "unmap-storm", "thp-churn", "x86-64-4l", "s390-3l"] {
+            #expect(r.stdout.contains(name), "missing \(name)\n\(r.transcript)")
+        }
+    }
+
+    @Test("a tiny run of none and mmap-lock writes one schema-conformant row per strategy")
+    func tinyRunWritesCSV() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let output = dir.path("out.csv")
+        let r = try runBench(
+            [
+                "run", "--strategies", "none,mmap-lock", "--workloads", "unmap-storm", "--readers", "1",
+                "--writers", "1", "--duration", "0.2", "--warmup", "0.05", "--repetitions", "1", "--output", output,
+            ], in: dir)
+        #expect(r.status == 0, "\(r.transcript)")
+        #expect(r.stdout.contains("results:"), "\(r.transcript)")
+        #expect(r.stdout.contains(output), "\(r.transcript)")
+        try #require(FileManager.default.fileExists(atPath: output), "no CSV written\n\(r.transcript)")
+
+        let rows = try readResults(output)
+        try #require(rows.count == 2, "expected 2 data rows, got \(rows.count)\n\(r.transcript)")
+        #expect(rows.map { $0["strategy"] ?? "" }.sorted() == ["mmap-lock", "none"])
+        for row in rows {
+            let strategy = row["strategy"] ?? "?"
+            #expect(row["build"] == "debug", "strategy \(strategy)")
+            #expect(row["workload"] == "unmap-storm", "strategy \(strategy)")
+            #expect(row["oracle"] == "on", "strategy \(strategy)")
+            let walks = try #require(Int(row["walks"] ?? ""), "walks not an integer: \(row["walks"] ?? "nil")")
+            #expect(walks > 0, "strategy \(strategy)")
+            let freed = try #require(
+                Int(row["tables_freed"] ?? ""), "tables_freed not an integer: \(row["tables_freed"] ?? "nil")")
+            #expect(freed > 0, "strategy \(strategy)")
+            switch strategy {
+            case "mmap-lock":
+                #expect(row["uaf_detected"] == "0")
+            case "none":
+                // A debug build measuring 0.2 s may legitimately catch no use-after-free.
+                let uaf = try #require(
+                    Int(row["uaf_detected"] ?? ""), "uaf_detected not an integer: \(row["uaf_detected"] ?? "nil")")
+                #expect(uaf >= 0)
+            default:
+                Issue.record("unexpected strategy \(strategy)")
+            }
+        }
+    }
+
+    @Test("bad input exits 2 with one stderr line naming the value, and writes nothing", arguments: badInputs)
+    func badInput(_ c: BadInput) throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        if let file = c.workloadFile { try dir.write(file.name, file.json) }
+        let output = dir.path("out.csv")
+        var arguments = ["run"] + c.arguments
+        if c.addsOutput { arguments += ["--output", output] }
+        let r = try runBench(arguments, in: dir)
+
+        #expect(r.status == 2, "\(r.transcript)")
+        let lines = r.stderrLines
+        #expect(lines.count == 1, "expected exactly one stderr line\n\(r.transcript)")
+        for word in c.mentions {
+            #expect(r.stderr.contains(word), "stderr does not mention \"\(word)\"\n\(r.transcript)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: output), "\(output) was written")
+        let stray = try dir.contents().filter { $0.hasSuffix(".csv") || $0.hasPrefix(".tmp-") }
+        #expect(stray.isEmpty, "files left in the working directory: \(stray)")
+        if !c.addsOutput {
+            #expect(!FileManager.default.fileExists(atPath: "/nonexistent-dir/x.csv"))
+        }
+    }
+
+    @Test("an existing --output is kept without --force and replaced with it")
+    func existingOutputNeedsForce() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let output = dir.path("existing.csv")
+        try dir.write("existing.csv", "keep")
+
+        let refused = try runBench(tinyRun + ["--output", output], in: dir)
+        #expect(refused.status == 2, "\(refused.transcript)")
+        #expect(refused.stderr.contains("--force"), "\(refused.transcript)")
+        #expect(try String(contentsOfFile: output, encoding: .utf8) == "keep")
+        let stray = try dir.contents().filter { $0.hasPrefix(".tmp-") }
+        #expect(stray.isEmpty, "temporary files left behind: \(stray)")
+
+        let forced = try runBench(tinyRun + ["--output", output, "--force"], in: dir)
+        #expect(forced.status == 0, "\(forced.transcript)")
+        let text = try String(contentsOfFile: output, encoding: .utf8)
+        #expect(text.hasPrefix("run_id,"), "file now starts with: \(text.prefix(40))")
+        let rows = try readResults(output)
+        #expect(rows.count == 1)
+    }
+
+    @Test("a valid workload file runs under its own name and size")
+    func workloadFile() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        try dir.write("tiny.json", #"{"name":"tiny-storm","kind":"unmap-storm","mapped":"8MiB"}"#)
+        let output = dir.path("out.csv")
+        let r = try runBench(
+            [
+                "run", "--workload-file", "tiny.json", "--strategies", "none", "--readers", "1",
+                "--duration", "0.1", "--warmup", "0", "--repetitions", "1", "--output", output,
+            ], in: dir)
+        #expect(r.status == 0, "\(r.transcript)")
+        let rows = try readResults(output)
+        try #require(rows.count == 1, "expected 1 data row, got \(rows.count)\n\(r.transcript)")
+        #expect(rows[0]["workload"] == "tiny-storm")
+        #expect(rows[0]["mapped_bytes"] == "8388608")
+        #expect(rows[0]["strategy"] == "none")
+    }
+}

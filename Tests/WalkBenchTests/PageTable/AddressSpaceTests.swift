@@ -1,0 +1,126 @@
+import Testing
+@testable import WalkBench
+
+/// Writer-side bookkeeping: what populate maps, that unmap frees every table that empties, that
+/// collapse and split keep the mapping, and that the live-table count goes back to the root alone.
+@Suite struct AddressSpaceTests {
+    static func makeSpace(_ g: Geometry, bytes: UInt64) throws -> (AddressSpace, NoProtection, Range<UInt64>) {
+        let mm = try AddressSpace(geometry: g, mappedBytes: bytes)
+        let base = Runner.vmaBase(g)
+        let vma = base..<(base + bytes)
+        mm.addVMA(vma)
+        return (mm, NoProtection(ProtectionContext(mm: mm, cpuCount: 1)), vma)
+    }
+
+    @Test func densePopulateMapsEveryPageAndUnmapFreesEveryTable() throws {
+        let g = Geometry.x86_64_4level
+        let (mm, none, vma) = try Self.makeSpace(g, bytes: 8 << 20)
+        var rng = SplitMix64(seed: 1)
+        try mm.populate(vma, density: 1, hugeFraction: 0, rng: &rng)
+        let c = mm.census()
+        #expect(c.leaves == 2048)
+        #expect(c.tables == 1 + 1 + 1 + 4)  // pgd, pud, pmd, four PTE tables
+        #expect(c.mappedBytes == 8 << 20)
+        let expectedSum = (0..<UInt64(2048)).reduce(UInt64(0)) { $0 + (vma.lowerBound >> 12) + $1 }
+        #expect(c.frameSum == expectedSum)
+        #expect(mm.pool.liveTables == 7)
+
+        let retired = try mm.unmap(vma, protection: none, cpu: 0)
+        #expect(retired == 6)
+        #expect(mm.pool.liveTables == 1)
+        #expect(mm.pool.tablesFreed == 6)
+        #expect(mm.pool.tablesPending == 0)
+        #expect(mm.census().leaves == 0)
+    }
+
+    @Test func partialUnmapKeepsTablesThatStillMapSomething() throws {
+        let (mm, none, vma) = try Self.makeSpace(.x86_64_4level, bytes: 4 << 20)
+        var rng = SplitMix64(seed: 2)
+        try mm.populate(vma, density: 1, hugeFraction: 0, rng: &rng)
+        let half = vma.lowerBound..<(vma.lowerBound + (1 << 20))
+        #expect(try mm.unmap(half, protection: none, cpu: 0) == 0)
+        #expect(mm.census().leaves == 1024 - 256)
+        #expect(mm.pool.liveTables == 1 + 1 + 1 + 2)
+        try mm.tearDown(protection: none, cpu: 0)
+        #expect(mm.pool.liveTables == 1)
+    }
+
+    @Test func sparsePopulateCreatesNoEmptyTables() throws {
+        let (mm, none, vma) = try Self.makeSpace(.x86_64_4level, bytes: 64 << 20)
+        var rng = SplitMix64(seed: 3)
+        try mm.populate(vma, density: 0.001, hugeFraction: 0, rng: &rng)
+        let c = mm.census()
+        // Every PTE table that exists maps at least one page.
+        #expect(c.tables - 3 <= c.leaves)
+        try mm.tearDown(protection: none, cpu: 0)
+        #expect(mm.pool.liveTables == 1)
+    }
+
+    @Test func hugeLeavesCollapseAndSplit() throws {
+        let g = Geometry.x86_64_4level
+        let (mm, none, vma) = try Self.makeSpace(g, bytes: 4 << 20)
+        var rng = SplitMix64(seed: 4)
+        try mm.populate(vma, density: 1, hugeFraction: 1, rng: &rng)
+        var c = mm.census()
+        #expect(c.hugeLeaves == 2 && c.leaves == 2 && c.tables == 3)
+        let sum = c.frameSum
+
+        #expect(try mm.split(at: vma.lowerBound))
+        c = mm.census()
+        #expect(c.hugeLeaves == 1 && c.leaves == 1 + 512 && c.tables == 4)
+        #expect(c.mappedBytes == 4 << 20)
+
+        #expect(try mm.collapse(at: vma.lowerBound, protection: none, cpu: 0))
+        c = mm.census()
+        #expect(c.hugeLeaves == 2 && c.tables == 3 && c.frameSum == sum)
+        #expect(mm.pool.tablesFreed == 1)
+        #expect(!(try mm.collapse(at: vma.lowerBound, protection: none, cpu: 0)))  // already huge
+        try mm.tearDown(protection: none, cpu: 0)
+        #expect(mm.pool.liveTables == 1)
+    }
+
+    @Test func unmappingPartOfAHugeLeafSplitsIt() throws {
+        let (mm, none, vma) = try Self.makeSpace(.x86_64_4level, bytes: 2 << 20)
+        var rng = SplitMix64(seed: 5)
+        try mm.populate(vma, density: 1, hugeFraction: 1, rng: &rng)
+        try mm.unmap(vma.lowerBound..<(vma.lowerBound + 4096), protection: none, cpu: 0)
+        let c = mm.census()
+        #expect(c.leaves == 511 && c.hugeLeaves == 0)
+        try mm.tearDown(protection: none, cpu: 0)
+        #expect(mm.pool.liveTables == 1)
+    }
+
+    @Test(arguments: Geometry.presets)
+    func everyGeometryAccountsBackToTheRoot(_ g: Geometry) throws {
+        let bytes = 4 * g.pteTableCoverage
+        let (mm, none, vma) = try Self.makeSpace(g, bytes: bytes)
+        var rng = SplitMix64(seed: 6)
+        try mm.populate(vma, density: 0.5, hugeFraction: 0.5, rng: &rng)
+        #expect(mm.census().leaves > 0)
+        for _ in 0..<20 {
+            let chunk = mm.randomChunk(&rng)
+            try mm.unmap(chunk, protection: none, cpu: 0)
+            try mm.populate(chunk, density: 0.5, hugeFraction: 0.5, rng: &rng)
+        }
+        try mm.tearDown(protection: none, cpu: 0)
+        #expect(mm.pool.liveTables == 1)
+        #expect(mm.census().tables == 1)
+    }
+
+    /// A sparse terabyte costs only the tables it uses: the pool is a NORESERVE reservation.
+    @Test func sparseTerabyteFits() throws {
+        let g = Geometry.x86_64_4level
+        let tib: UInt64 = 1 << 40
+        let (mm, none, vma) = try Self.makeSpace(g, bytes: tib)
+        var rng = SplitMix64(seed: 8)
+        for i in 0..<UInt64(64) {
+            let start = vma.lowerBound + i * (tib / 64)
+            try mm.populate(start..<(start + (2 << 20)), density: 1, hugeFraction: 0, rng: &rng)
+        }
+        let c = mm.census()
+        #expect(c.leaves == 64 * 512)
+        #expect(mm.pool.liveTables == c.tables)
+        try mm.tearDown(protection: none, cpu: 0)
+        #expect(mm.pool.liveTables == 1)
+    }
+}
