@@ -51,9 +51,18 @@ public final class RunControl: @unchecked Sendable {
     public enum Phase: Int { case warmup = 0, measure = 1, stop = 2 }
     private let phaseValue = Atomic<Int>(Phase.warmup.rawValue)
     private let arrived = Atomic<Int>(0)
+    private let finished = Atomic<Int>(0)
     private let parties: Int
+    /// Per CPU: set once its loop has ended (for the watchdog).
+    private let done: UnsafeMutablePointer<Atomic<Bool>>
 
-    public init(parties: Int) { self.parties = parties }
+    public init(parties: Int) {
+        self.parties = parties
+        done = .allocate(capacity: parties)
+        for i in 0..<parties { (done + i).initialize(to: Atomic(false)) }
+    }
+
+    deinit { done.deallocate() }
 
     /// Read once per batch. Relaxed: a batch more or less at a phase edge changes nothing; the
     /// counters are handed over through thread join, which orders everything.
@@ -64,7 +73,27 @@ public final class RunControl: @unchecked Sendable {
 
     /// Every thread and the controller meet here before warm-up starts.
     public func arriveAndWait() {
-        arrived.add(1, ordering: .acquiringAndReleasing)
+        arrived.wrappingAdd(1, ordering: .acquiringAndReleasing)
         while arrived.load(ordering: .acquiring) < parties { sched_yield() }
+    }
+
+    /// A CPU whose loop has ended waits here, interrupts enabled, until every CPU's loop has ended:
+    /// then no writer can still be sending it an IPI, and its thread may exit.
+    public func finishAndWait(cpu: Int) {
+        done[cpu].store(true, ordering: .releasing)
+        finished.wrappingAdd(1, ordering: .acquiringAndReleasing)
+        while finished.load(ordering: .acquiring) < parties - 1 { sched_yield() }
+    }
+
+    /// Waits up to `seconds` for every CPU to reach `finishAndWait`; returns the CPUs that did not.
+    public func awaitFinish(cpus: Int, seconds: Double) -> [Int] {
+        let deadline = TimeBase.monotonicNanoseconds() + UInt64(seconds * 1e9)
+        while finished.load(ordering: .acquiring) < parties - 1 {
+            if TimeBase.monotonicNanoseconds() > deadline {
+                return (0..<cpus).filter { !done[$0].load(ordering: .acquiring) }
+            }
+            usleep(1000)
+        }
+        return []
     }
 }

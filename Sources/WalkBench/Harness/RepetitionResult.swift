@@ -17,6 +17,11 @@ public struct RepetitionResult: Sendable {
     public var writerLatency = Histogram<UInt64>(highestTrackableValue: 1 << 44, numberOfSignificantValueDigits: .three)
     public var tablesFreed: Int = 0
     public var tablesPendingPeak: Int = 0
+    public var bytesPendingPeak: Int = 0
+    /// Retire-to-free wait of every table freed in the measured phase (ticks).
+    public var writerWait = Histogram<UInt64>(highestTrackableValue: 1 << 46, numberOfSignificantValueDigits: .two)
+    public var ipisSent: UInt64?
+    public var gracePeriods: Histogram<UInt64>?
     public var pinning: String = ""
 
     public init(repetition: Int) { self.repetition = repetition }

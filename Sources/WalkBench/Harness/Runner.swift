@@ -80,13 +80,15 @@ public struct Runner: Sendable {
         _ scenario: Scenario, _: P.Type, _: W.Type, _: L.Type, progress: (Int) -> Void
     ) throws -> [RepetitionResult] {
         let vma = try Self.vma(for: scenario.workload, geometry: scenario.geometry).get()
-        let mm = try AddressSpace(geometry: scenario.geometry, mappedBytes: vma.upperBound - vma.lowerBound)
+        let mm = try AddressSpace(geometry: scenario.geometry, mappedBytes: vma.upperBound - vma.lowerBound, clock: timeBase)
         mm.addVMA(vma)
         var rng = SplitMix64(seed: scenario.seed)
         try mm.lock.withWriteLock {
             try mm.populate(vma, density: scenario.workload.density, hugeFraction: scenario.workload.hugeFraction, rng: &rng)
         }
-        let protection = try P(ProtectionContext(mm: mm, cpuCount: scenario.readers + scenario.writers))
+        // One CPU more than the threads: the controller's, for tear-down.
+        let protection = try P(ProtectionContext(mm: mm, cpuCount: scenario.readers + scenario.writers + 1,
+                                                 options: scenario.protectionOptions, timeBase: timeBase))
         var results: [RepetitionResult] = []
         for repetition in 1...scenario.timing.repetitions {
             progress(repetition)
@@ -118,41 +120,60 @@ public struct Runner: Sendable {
         let options = scenario.walkOptions
         let workload = scenario.workload
         let seedBase = scenario.seed &+ UInt64(repetition) &* 0x1_0000
+        let delayTicks = UInt64(Double(scenario.windowDelayNanoseconds) * timeBase.ticksPerNanosecond)
+        let foreign = scenario.foreignWalkers
 
         var threads: [CPUThread] = []
         for cpu in 0..<(readers + writers) {
             let realCPU = realCPUs[cpu % realCPUs.count]
             threads.append(try CPUThread {
                 if let why = CPUThread.pinCurrent(to: realCPU) { pinNotes[cpu] = why }
-                mm.cpumask.set(cpu)  // switch_mm: this CPU now runs the mm
+                // switch_mm: this CPU now runs the mm (a foreign walker runs another one).
+                if cpu >= readers || !foreign { mm.cpumask.set(cpu) }
                 protection.cpuStarted(cpu)
                 if cpu < readers {
                     readerSlots[cpu] = Self.readerLoop(cpu: cpu, protection: protection, walker: W.self, oracle: L.self,
                                                        mm: mm, options: options, control: control, timeBase: timeBase,
-                                                       batch: timing.batch, seed: seedBase &+ UInt64(cpu))
+                                                       batch: timing.batch, delayTicks: delayTicks, seed: seedBase &+ UInt64(cpu))
                 } else {
                     writerSlots[cpu - readers] = Self.writerLoop(cpu: cpu, protection: protection, workload: workload, mm: mm,
                                                                  control: control, timeBase: timeBase,
                                                                  seed: seedBase &+ UInt64(cpu))
                 }
+                control.finishAndWait(cpu: cpu)
+                mm.cpumask.clear(cpu)  // the thread goes away: it runs nothing any more
                 protection.cpuStopping(cpu)
             })
         }
         control.arriveAndWait()
         Self.sleep(seconds: timing.warmup)
-        mm.pool.resetPendingPeak()
+        mm.pool.resetMeasurement()
+        protection.resetUpdaterCounters()
         let freedBefore = mm.pool.tablesFreed
         let start = TimeBase.monotonicNanoseconds()
         control.set(.measure)
         Self.sleep(seconds: timing.duration)
         control.set(.stop)
         let end = TimeBase.monotonicNanoseconds()
+        let updater = protection.updaterCounters()
+        let writerWaits = mm.pool.writerWaits
+        let bytesPendingPeak = mm.pool.bytesPendingPeak
+        let stuck = control.awaitFinish(cpus: readers + writers, seconds: Self.watchdogSeconds)
+        guard stuck.isEmpty else {
+            // The threads cannot be joined; they are left behind and the scenario fails with their state.
+            let states = stuck.map { "CPU \($0) (\($0 < readers ? "walker" : "writer"))" + (protection.waitDescription(cpu: $0).map { ": \($0)" } ?? "") }
+            throw Failure(description: "\(scenario.label): watchdog: still running \(Int(Self.watchdogSeconds)) s after stop: " + states.joined(separator: "; "))
+        }
         for t in threads { t.join() }
 
         var m = RepetitionResult(repetition: repetition)
         m.measuredSeconds = Double(end - start) / 1e9
         m.tablesFreed = mm.pool.tablesFreed - freedBefore
         m.tablesPendingPeak = mm.pool.tablesPendingPeak
+        m.bytesPendingPeak = bytesPendingPeak
+        m.writerWait = writerWaits
+        m.ipisSent = updater.ipisSent
+        m.gracePeriods = updater.gracePeriods
         for i in 0..<readers { m.absorb(readerSlots[i]!) }
         for i in 0..<writers {
             let t = writerSlots[i]!
@@ -173,11 +194,12 @@ public struct Runner: Sendable {
 
     static func readerLoop<P: WalkProtection, W: PageWalker, L: OracleLog>(
         cpu: Int, protection: P, walker _: W.Type, oracle _: L.Type, mm: AddressSpace, options: WalkOptions,
-        control: RunControl, timeBase: TimeBase, batch: Int, seed: UInt64
+        control: RunControl, timeBase: TimeBase, batch: Int, delayTicks: UInt64, seed: UInt64
     ) -> ReaderTally {
         var walker = W(mm: mm, options: options)
-        var log = L(pool: mm.pool, capacity: walker.oracleCapacity)
-        defer { log.release() }
+        var window = Window(protection: protection, cpu: cpu, log: L(pool: mm.pool, capacity: walker.oracleCapacity),
+                            delayTicks: delayTicks, timeBase: timeBase)
+        defer { window.log.release() }
         var rng = SplitMix64(seed: seed)
         let vma = mm.vmas[0]
         let vmaStart = vma.lowerBound
@@ -193,9 +215,9 @@ public struct Runner: Sendable {
         @inline(__always) func oneWalk() {
             let address = vmaStart &+ rng.below(vmaSize)
             protection.withWalk(cpu: cpu) {
-                log.begin()
-                let r = walker.walk(at: address, log: &log)
-                if log.readFreedTable() { uaf &+= 1 }
+                window.log.begin()
+                let r = walker.walk(at: address, window: &window)
+                if window.log.readFreedTable() { uaf &+= 1 }
                 checksum &+= r.frameSum
                 retries &+= UInt64(truncatingIfNeeded: r.retries)
             }
@@ -270,6 +292,9 @@ public struct Runner: Sendable {
         }
         return tally
     }
+
+    /// How long after stop a thread may take to finish before the run fails naming it.
+    public static let watchdogSeconds = 20.0
 
     static func sleep(seconds: Double) {
         guard seconds > 0 else { return }

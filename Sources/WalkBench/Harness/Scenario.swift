@@ -11,6 +11,13 @@ public struct Scenario: Sendable {
     public var timing: Timing
     /// Seeds every thread's generator (thread i uses seed + i), so what each run asks for is reproducible.
     public var seed: UInt64
+    public var protectionOptions = ProtectionOptions()
+    /// Validation: spin this long inside each walk, between loading the pointer to the last-level table
+    /// and reading it (only with the oracle on).
+    public var windowDelayNanoseconds: UInt64 = 0
+    /// Validation (seed 001, the GRU driver): walkers walk this mm while running another, so their CPUs
+    /// are not in its cpumask.
+    public var foreignWalkers = false
 
     public init(geometry: Geometry, workload: Workload, strategy: String, walker: String, readers: Int, writers: Int,
                 oracle: Bool = true, walkOptions: WalkOptions = WalkOptions(), timing: Timing = Timing(), seed: UInt64 = 0x5EED) {

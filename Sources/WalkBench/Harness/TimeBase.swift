@@ -16,6 +16,9 @@ public struct TimeBase: Sendable {
     /// Why the TSC is not used, when it is not.
     public let note: String?
 
+    /// CLOCK_MONOTONIC, uncalibrated: for code paths (tests, tools) that need some clock and no numbers.
+    public static let fallback = TimeBase(source: .monotonic, ticksPerNanosecond: 1, overheadTicks: 0, note: "fallback clock")
+
     public var overheadNanoseconds: Double { Double(overheadTicks) / ticksPerNanosecond }
 
     @inline(__always)

@@ -17,11 +17,12 @@ public final class AddressSpace: @unchecked Sendable {
 
     /// - Parameter mappedBytes: how much the workload will map; sizes the pool (4× the tables a full
     ///   mapping needs, plus room for tables retired and not yet freed).
-    public init(geometry: Geometry, mappedBytes: UInt64) throws {
+    /// - Parameter clock: times how long retired tables wait to be freed (nil: not timed).
+    public init(geometry: Geometry, mappedBytes: UInt64, clock: TimeBase? = nil) throws {
         self.geometry = geometry
         self.math = geometry.math
         let needed = Self.tablesNeeded(geometry: geometry, bytes: mappedBytes)
-        pool = try TablePool(slotEntries: geometry.maxEntriesPerTable, capacity: max(4 * needed, needed + 65_536))
+        pool = try TablePool(slotEntries: geometry.maxEntriesPerTable, capacity: max(4 * needed, needed + 65_536), clock: clock)
         root = try pool.allocate()
         lock = try MmapLock()
         cpumask = CPUMask()

@@ -96,7 +96,7 @@ extension AddressSpace {
                     // pXd_clear, then hand the page to the strategy (tlb_remove_table / pte_free_tlb).
                     pool.storeRelaxed(t, slot, .empty)
                     pool.adjustLiveCount(t, by: -1)
-                    pool.noteRetired(child)
+                    pool.noteRetired(child, bytes: geometry.levels[level + 1].entries * 8)
                     protection.retire(child, cpu: cpu)
                     retired += 1
                 }
@@ -126,7 +126,7 @@ extension AddressSpace {
         let e = pool.load(t, slot)
         guard e.isTable else { return false }
         pool.storeRelaxed(t, slot, .empty)
-        pool.noteRetired(e.tableIndex)
+        pool.noteRetired(e.tableIndex, bytes: geometry.levels[hugeLevel + 1].entries * 8)
         protection.retire(e.tableIndex, cpu: cpu)
         protection.flush(cpu: cpu)
         let base = address & ~(geometry.pteTableCoverage - 1)

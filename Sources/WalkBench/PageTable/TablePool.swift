@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Histogram
 import Synchronization
 
 /// Raw memory for table pages: no object per table.
@@ -29,12 +30,25 @@ public final class TablePool: @unchecked Sendable {
     }
     private let freeList = Mutex(FreeList())
 
+    /// When each pending table was retired and how big it really is (its level's size, not the slot's).
+    private struct RetireRecord {
+        var tick: UInt64
+        var bytes: Int
+    }
+    private let retired: UnsafeMutablePointer<RetireRecord>
+    private let retiredBytes: Int
+    private let clock: TimeBase?
+    private let writerWait = Mutex(Histogram<UInt64>(highestTrackableValue: 1 << 46, numberOfSignificantValueDigits: .two))
+    private let pendingBytes = Atomic<Int>(0)
+    private let pendingBytesPeak = Atomic<Int>(0)
+
     private let allocatedCount = Atomic<Int>(0)
     private let freedCount = Atomic<Int>(0)
     private let pendingCount = Atomic<Int>(0)
     private let pendingPeak = Atomic<Int>(0)
 
-    public init(slotEntries: Int, capacity: Int) throws {
+    /// - Parameter clock: times retire-to-free waits; nil records none.
+    public init(slotEntries: Int, capacity: Int, clock: TimeBase? = nil) throws {
         precondition(slotEntries > 0 && capacity > 0 && capacity < Int(UInt32.max))
         self.slotEntries = slotEntries
         self.capacity = capacity
@@ -44,6 +58,9 @@ public final class TablePool: @unchecked Sendable {
         entries = try Self.reserve(arenaBytes).bindMemory(to: Atomic<UInt64>.self, capacity: slotEntries * capacity)
         generations = try Self.reserve(generationBytes).bindMemory(to: Atomic<UInt32>.self, capacity: capacity)
         liveCounts = try Self.reserve(liveBytes).bindMemory(to: UInt32.self, capacity: capacity)
+        retiredBytes = MemoryLayout<RetireRecord>.stride * capacity
+        retired = try Self.reserve(retiredBytes).bindMemory(to: RetireRecord.self, capacity: capacity)
+        self.clock = clock
         // Anonymous memory is zero: every entry starts empty and every generation at 0,
         // which is the bit pattern of Atomic(0).
     }
@@ -52,6 +69,7 @@ public final class TablePool: @unchecked Sendable {
         munmap(entries, arenaBytes)
         munmap(generations, generationBytes)
         munmap(liveCounts, liveBytes)
+        munmap(retired, retiredBytes)
     }
 
     private static func reserve(_ bytes: Int) throws -> UnsafeMutableRawPointer {
@@ -107,18 +125,25 @@ public final class TablePool: @unchecked Sendable {
         let base = table(t)
         for i in 0..<slotEntries { base[i].store(0, ordering: .relaxed) }
         liveCounts[t.int] = 0
-        allocatedCount.add(1, ordering: .relaxed)
+        allocatedCount.wrappingAdd(1, ordering: .relaxed)
         return t
     }
 
     /// Bookkeeping for a table the writer has unlinked and handed to its protection strategy.
-    public func noteRetired(_ index: TableIndex) {
-        let now = pendingCount.add(1, ordering: .relaxed).newValue
-        var peak = pendingPeak.load(ordering: .relaxed)
-        while now > peak {
-            let (exchanged, original) = pendingPeak.compareExchange(expected: peak, desired: now, ordering: .relaxed)
+    /// `bytes` is the table's real size (its level's entries × 8), whatever the slot size.
+    public func noteRetired(_ index: TableIndex, bytes: Int) {
+        // Written before the table is handed over; read by whoever frees it, after the hand-over.
+        retired[index.int] = RetireRecord(tick: clock?.now() ?? 0, bytes: bytes)
+        Self.raisePeak(pendingPeak, to: pendingCount.wrappingAdd(1, ordering: .relaxed).newValue)
+        Self.raisePeak(pendingBytesPeak, to: pendingBytes.wrappingAdd(bytes, ordering: .relaxed).newValue)
+    }
+
+    private static func raisePeak(_ peak: borrowing Atomic<Int>, to now: Int) {
+        var seen = peak.load(ordering: .relaxed)
+        while now > seen {
+            let (exchanged, original) = peak.compareExchange(expected: seen, desired: now, ordering: .relaxed)
             if exchanged { break }
-            peak = original
+            seen = original
         }
     }
 
@@ -131,8 +156,14 @@ public final class TablePool: @unchecked Sendable {
         atomicMemoryFence(ordering: .releasing)
         let base = table(index)
         for i in 0..<slotEntries { base[i].store(Entry.poison.raw, ordering: .relaxed) }
-        freedCount.add(1, ordering: .relaxed)
-        pendingCount.subtract(1, ordering: .relaxed)
+        freedCount.wrappingAdd(1, ordering: .relaxed)
+        pendingCount.wrappingSubtract(1, ordering: .relaxed)
+        let record = retired[index.int]
+        pendingBytes.wrappingSubtract(record.bytes, ordering: .relaxed)
+        if let clock, record.tick != 0 {
+            let waited = clock.now() &- record.tick
+            _ = writerWait.withLock { $0.record(waited) }
+        }
         freeList.withLock { $0.recycled.append(index.raw) }
     }
 
@@ -144,10 +175,18 @@ public final class TablePool: @unchecked Sendable {
     public var tablesPending: Int { pendingCount.load(ordering: .relaxed) }
     public var tablesPendingPeak: Int { pendingPeak.load(ordering: .relaxed) }
 
-    /// Starts a fresh window for the pending peak (at the start of each measured repetition).
-    public func resetPendingPeak() {
+    public var bytesPendingPeak: Int { pendingBytesPeak.load(ordering: .relaxed) }
+
+    /// Starts a fresh measurement window: pending peaks restart from what is pending now, the
+    /// retire-to-free histogram from empty.
+    public func resetMeasurement() {
         pendingPeak.store(pendingCount.load(ordering: .relaxed), ordering: .relaxed)
+        pendingBytesPeak.store(pendingBytes.load(ordering: .relaxed), ordering: .relaxed)
+        writerWait.withLock { $0.reset() }
     }
+
+    /// Retire-to-free waits (clock ticks) since the last reset.
+    public var writerWaits: Histogram<UInt64> { writerWait.withLock { $0 } }
 }
 
 /// Where the tables are, for the hot path: three words, no reference counting.

@@ -1,14 +1,17 @@
+import Histogram
+
 /// A way of keeping page-table pages alive while lockless walkers may read them.
 ///
 /// As in liburcu's flavour table, every member belongs to one side:
 /// - reader side, called by a walking CPU: `beginWalk` / `endWalk` around one walk (or `withWalk`, which
-///   cannot be left half-open), and `quiescent` between walks;
+///   cannot be left half-open), `leafTableReached` just before the walk reads its last-level table, and
+///   `quiescent` between batches of walks;
 /// - updater side, called by a writer holding the mmap_lock for writing: `retire` a table it has just
 ///   unlinked (tlb_remove_table), `flush` at the end of the gather (tlb_finish_mmu), and `drain` to wait
 ///   until everything retired has been freed (rcu_barrier).
 ///
 /// Simulated CPUs are numbered 0..<cpuCount; each thread of a run is one CPU and calls `cpuStarted`
-/// before its first walk and `cpuStopping` after its last.
+/// before its first walk and `cpuStopping` after its last (once no writer can send it anything).
 public protocol WalkProtection: AnyObject, Sendable {
     /// The name used on the command line and in the CSV.
     static var name: String { get }
@@ -17,6 +20,8 @@ public protocol WalkProtection: AnyObject, Sendable {
     /// True if the strategy promises that no walker reads a freed table. `bench validate` expects SAFE
     /// from these and UNSAFE from the others.
     static var guaranteesSafety: Bool { get }
+    /// Deliberately broken variants exist only for `bench validate`; they are never in a default list.
+    static var validationOnly: Bool { get }
 
     init(_ context: ProtectionContext) throws
 
@@ -25,17 +30,29 @@ public protocol WalkProtection: AnyObject, Sendable {
 
     func beginWalk(cpu: Int)
     func endWalk(cpu: Int)
+    func leafTableReached(cpu: Int)
     func quiescent(cpu: Int)
 
     func retire(_ table: TableIndex, cpu: Int)
     func flush(cpu: Int)
     func drain()
+
+    /// Updater-side events since the last reset (IPIs, grace periods); nil fields do not apply.
+    func updaterCounters() -> UpdaterCounters
+    func resetUpdaterCounters()
+    /// What `cpu` is waiting for, if it is stuck in this strategy (for the watchdog's message).
+    func waitDescription(cpu: Int) -> String?
 }
 
 extension WalkProtection {
+    public static var validationOnly: Bool { false }
     public func cpuStarted(_ cpu: Int) {}
     public func cpuStopping(_ cpu: Int) {}
+    @inline(__always) public func leafTableReached(cpu: Int) {}
     @inline(__always) public func quiescent(cpu: Int) {}
+    public func updaterCounters() -> UpdaterCounters { UpdaterCounters() }
+    public func resetUpdaterCounters() {}
+    public func waitDescription(cpu: Int) -> String? { nil }
 
     /// One walk inside the strategy's window. The closure is inlined: no closure call in the hot path.
     @inline(__always)
@@ -46,14 +63,42 @@ extension WalkProtection {
     }
 }
 
+/// What a strategy's updater side did, for the CSV.
+public struct UpdaterCounters: Sendable {
+    /// Shootdown or sync IPIs sent (one per target CPU).
+    public var ipisSent: UInt64?
+    /// Grace periods: call_rcu to callback, in timer ticks.
+    public var gracePeriods: Histogram<UInt64>?
+
+    public init(ipisSent: UInt64? = nil, gracePeriods: Histogram<UInt64>? = nil) {
+        self.ipisSent = ipisSent
+        self.gracePeriods = gracePeriods
+    }
+}
+
+/// Knobs a strategy may read; each says which strategies use it.
+public struct ProtectionOptions: Sendable, Hashable {
+    /// rcu-*: probability that allocating an mmu_table_batch fails, so the freer falls back to
+    /// tlb_remove_table_one (a sync IPI to every CPU, then an immediate free).
+    public var batchFailRate: Double
+
+    public init(batchFailRate: Double = 0) {
+        self.batchFailRate = batchFailRate
+    }
+}
+
 /// What a strategy is built from.
 public struct ProtectionContext: Sendable {
     public let mm: AddressSpace
-    /// Simulated CPUs in the run (walkers + writers).
+    /// Simulated CPUs in the run (walkers + writers + one for set-up and tear-down).
     public let cpuCount: Int
+    public let options: ProtectionOptions
+    public let timeBase: TimeBase
 
-    public init(mm: AddressSpace, cpuCount: Int) {
+    public init(mm: AddressSpace, cpuCount: Int, options: ProtectionOptions = ProtectionOptions(), timeBase: TimeBase = .fallback) {
         self.mm = mm
         self.cpuCount = cpuCount
+        self.options = options
+        self.timeBase = timeBase
     }
 }

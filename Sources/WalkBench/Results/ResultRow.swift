@@ -11,10 +11,13 @@ public enum Columns {
         "tables_pending_peak", "uaf_detected", "oracle",
     ]
 
-    /// Parameters and context appended after the frozen block.
+    /// Appended after the frozen block, in this order; later additions go at the end.
     public static let appended: [String] = [
+        "ipis_sent", "writer_wait_us_p50", "writer_wait_us_p99", "grace_period_us_p50", "grace_period_us_p99",
+        "bytes_pending_peak",
         "walk_retries", "take_ref", "mapped_bytes", "density", "huge_fraction", "writer_delay_ns", "warmup_s",
-        "batch", "seed", "pinning", "timer", "timer_overhead_ns", "smt", "governor", "perf_event_paranoid",
+        "batch", "seed", "window_delay_ns", "batch_fail_rate", "foreign_walkers",
+        "pinning", "timer", "timer_overhead_ns", "smt", "governor", "perf_event_paranoid",
     ]
 
     public static let all: [String] = leading + appended
@@ -85,6 +88,12 @@ public struct ResultRow: Sendable {
         // With the oracle off nothing was checked: an empty cell, not a zero that looks like SAFE.
         r["uaf_detected"] = scenario.oracle ? String(m.uafDetected) : nil
         r["oracle"] = scenario.oracle ? "on" : "off"
+        r["ipis_sent"] = m.ipisSent.map { String($0) }
+        r["writer_wait_us_p50"] = number(Statistics.percentile(m.writerWait, 50, timeBase: tb).map { $0 / 1000 })
+        r["writer_wait_us_p99"] = number(Statistics.percentile(m.writerWait, 99, timeBase: tb).map { $0 / 1000 })
+        r["grace_period_us_p50"] = number(m.gracePeriods.flatMap { Statistics.percentile($0, 50, timeBase: tb) }.map { $0 / 1000 })
+        r["grace_period_us_p99"] = number(m.gracePeriods.flatMap { Statistics.percentile($0, 99, timeBase: tb) }.map { $0 / 1000 })
+        r["bytes_pending_peak"] = String(m.bytesPendingPeak)
         r["walk_retries"] = String(m.walkRetries)
         r["take_ref"] = scenario.walkOptions.takeReference ? "on" : "off"
         r["mapped_bytes"] = String(scenario.workload.mappedBytes)
@@ -94,6 +103,9 @@ public struct ResultRow: Sendable {
         r["warmup_s"] = number(scenario.timing.warmup, digits: 3)
         r["batch"] = String(scenario.timing.batch)
         r["seed"] = String(scenario.seed)
+        r["window_delay_ns"] = String(scenario.windowDelayNanoseconds)
+        r["batch_fail_rate"] = number(scenario.protectionOptions.batchFailRate, digits: 4)
+        r["foreign_walkers"] = scenario.foreignWalkers ? "yes" : "no"
         r["pinning"] = m.pinning
         r["timer"] = tb.source.rawValue
         r["timer_overhead_ns"] = number(tb.overheadNanoseconds, digits: 2)

@@ -27,7 +27,7 @@ public struct LookupWalker: PageWalker {
     public var oracleCapacity: Int { LevelMath.maxLevels }
 
     @inline(__always)
-    public mutating func walk<L: OracleLog>(at address: UInt64, log: inout L) -> WalkResult {
+    public mutating func walk<Win: WalkWindow>(at address: UInt64, window: inout Win) -> WalkResult {
         var table = root
         var parent = root
         var parentSlot = 0
@@ -37,7 +37,7 @@ public struct LookupWalker: PageWalker {
             let slot = math.index(address, level: level)
             let e = memory.load(table, slot)
             if !e.isPresent {
-                if L.enabled && e.isPoison { log.sawPoison() }
+                if Win.oracleEnabled && e.isPoison { window.sawPoison() }
                 return .absent
             }
             if e.isLeaf {
@@ -53,7 +53,8 @@ public struct LookupWalker: PageWalker {
                 return stillSame ? WalkResult(leaves: 1, frameSum: frame) : WalkResult(retries: 1)
             }
             let child = e.tableIndex
-            if L.enabled { log.followed(child, linkedAt: e.generation) }
+            if Win.oracleEnabled { window.followed(child, linkedAt: e.generation) }
+            if level &+ 2 == math.count { window.beforeLeafTable() }
             parent = table
             parentSlot = slot
             parentEntry = e

@@ -7,7 +7,7 @@ public protocol PageWalker: SendableMetatype {
     init(mm: AddressSpace, options: WalkOptions)
     /// How many (table, generation) records one walk may log, to size the oracle's buffer.
     var oracleCapacity: Int { get }
-    mutating func walk<L: OracleLog>(at address: UInt64, log: inout L) -> WalkResult
+    mutating func walk<Win: WalkWindow>(at address: UInt64, window: inout Win) -> WalkResult
 }
 
 public struct WalkOptions: Sendable, Hashable {

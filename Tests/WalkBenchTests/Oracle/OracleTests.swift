@@ -14,36 +14,36 @@ import Testing
     @Test func quiescentWalkIsClean() throws {
         let (mm, _, vma) = try Self.populated()
         var walker = LookupWalker(mm: mm, options: WalkOptions())
-        var log = OracleOn(pool: mm.pool, capacity: walker.oracleCapacity)
-        defer { log.release() }
-        log.begin()
-        let r = walker.walk(at: vma.lowerBound + 12345, log: &log)
+        var window = Window(protection: NoProtection(ProtectionContext(mm: mm, cpuCount: 1)), cpu: 0, log: OracleOn(pool: mm.pool, capacity: walker.oracleCapacity))
+        defer { window.log.release() }
+        window.log.begin()
+        let r = walker.walk(at: vma.lowerBound + 12345, window: &window)
         #expect(r.leaves == 1)
-        #expect(!(log.readFreedTable() as Bool))
+        #expect(!(window.log.readFreedTable() as Bool))
     }
 
     @Test func freeInsideTheWindowIsDetected() throws {
         let (mm, none, vma) = try Self.populated()
         var walker = LookupWalker(mm: mm, options: WalkOptions())
-        var log = OracleOn(pool: mm.pool, capacity: walker.oracleCapacity)
-        defer { log.release() }
-        log.begin()
-        _ = walker.walk(at: vma.lowerBound + 4096, log: &log)
+        var window = Window(protection: NoProtection(ProtectionContext(mm: mm, cpuCount: 1)), cpu: 0, log: OracleOn(pool: mm.pool, capacity: walker.oracleCapacity))
+        defer { window.log.release() }
+        window.log.begin()
+        _ = walker.walk(at: vma.lowerBound + 4096, window: &window)
         // The window is still open: a writer unmaps the chunk and `none` frees its PTE table now.
         #expect(try mm.unmap(vma.lowerBound..<(vma.lowerBound + (2 << 20)), protection: none, cpu: 1) == 1)
-        #expect((log.readFreedTable() as Bool))
+        #expect((window.log.readFreedTable() as Bool))
     }
 
     @Test func freeOfATableTheWalkerDidNotReadIsNotCounted() throws {
         let (mm, none, vma) = try Self.populated()
         var walker = LookupWalker(mm: mm, options: WalkOptions())
-        var log = OracleOn(pool: mm.pool, capacity: walker.oracleCapacity)
-        defer { log.release() }
-        log.begin()
-        _ = walker.walk(at: vma.lowerBound + 4096, log: &log)
+        var window = Window(protection: NoProtection(ProtectionContext(mm: mm, cpuCount: 1)), cpu: 0, log: OracleOn(pool: mm.pool, capacity: walker.oracleCapacity))
+        defer { window.log.release() }
+        window.log.begin()
+        _ = walker.walk(at: vma.lowerBound + 4096, window: &window)
         // The other PTE table goes; the walker never followed it.
         #expect(try mm.unmap((vma.lowerBound + (2 << 20))..<vma.upperBound, protection: none, cpu: 1) == 1)
-        #expect(!(log.readFreedTable() as Bool))
+        #expect(!(window.log.readFreedTable() as Bool))
     }
 
     @Test func readingAFreedTableSeesPoison() throws {
@@ -52,52 +52,52 @@ import Testing
         // Where the walker is about to read: the PTE table the pmd points at.
         let pmdTable = try #require(try mm.table(at: 2, for: address, create: false))
         let pmdEntry = mm.pool.load(pmdTable, mm.math.index(address, level: 2))
-        var log = OracleOn(pool: mm.pool, capacity: 5)
-        defer { log.release() }
-        log.begin()
-        log.followed(pmdEntry.tableIndex, linkedAt: pmdEntry.generation)
+        var window = Window(protection: NoProtection(ProtectionContext(mm: mm, cpuCount: 1)), cpu: 0, log: OracleOn(pool: mm.pool, capacity: 5))
+        defer { window.log.release() }
+        window.log.begin()
+        window.log.followed(pmdEntry.tableIndex, linkedAt: pmdEntry.generation)
         try mm.unmap(vma.lowerBound..<(vma.lowerBound + (2 << 20)), protection: none, cpu: 1)
         // The walker's stale pointer now reads the freed page.
         let stale = mm.pool.load(pmdEntry.tableIndex, mm.math.index(address, level: 3))
         #expect(stale.isPoison)
-        log.sawPoison()
-        #expect((log.readFreedTable() as Bool))
+        window.log.sawPoison()
+        #expect((window.log.readFreedTable() as Bool))
     }
 
     @Test func reuseAfterFreeIsDetectedEvenWithoutPoison() throws {
         let (mm, none, vma) = try Self.populated()
         var walker = LookupWalker(mm: mm, options: WalkOptions())
-        var log = OracleOn(pool: mm.pool, capacity: walker.oracleCapacity)
-        defer { log.release() }
+        var window = Window(protection: NoProtection(ProtectionContext(mm: mm, cpuCount: 1)), cpu: 0, log: OracleOn(pool: mm.pool, capacity: walker.oracleCapacity))
+        defer { window.log.release() }
         let chunk = vma.lowerBound..<(vma.lowerBound + (2 << 20))
-        log.begin()
-        _ = walker.walk(at: chunk.lowerBound, log: &log)
+        window.log.begin()
+        _ = walker.walk(at: chunk.lowerBound, window: &window)
         try mm.unmap(chunk, protection: none, cpu: 1)
         var rng = SplitMix64(seed: 12)
         try mm.populate(chunk, density: 1, hugeFraction: 0, rng: &rng)  // the freed page is reused at once
-        #expect((log.readFreedTable() as Bool))
+        #expect((window.log.readFreedTable() as Bool))
     }
 
     @Test func oracleOffNeverReports() throws {
         let (mm, none, vma) = try Self.populated()
         var walker = LookupWalker(mm: mm, options: WalkOptions())
-        var log = OracleOff(pool: mm.pool, capacity: 5)
-        log.begin()
-        _ = walker.walk(at: vma.lowerBound, log: &log)
+        var window = Window(protection: NoProtection(ProtectionContext(mm: mm, cpuCount: 1)), cpu: 0, log: OracleOff(pool: mm.pool, capacity: 5))
+        window.log.begin()
+        _ = walker.walk(at: vma.lowerBound, window: &window)
         try mm.unmap(vma, protection: none, cpu: 1)
-        #expect(!(log.readFreedTable() as Bool))
+        #expect(!(window.log.readFreedTable() as Bool))
     }
 
     @Test func logOverflowStillChecksEveryTable() throws {
         let (mm, none, vma) = try Self.populated()
-        var log = OracleOn(pool: mm.pool, capacity: 1)
-        defer { log.release() }
+        var window = Window(protection: NoProtection(ProtectionContext(mm: mm, cpuCount: 1)), cpu: 0, log: OracleOn(pool: mm.pool, capacity: 1))
+        defer { window.log.release() }
         let pmdTable = try #require(try mm.table(at: 2, for: vma.lowerBound, create: false))
         let first = mm.pool.load(pmdTable, mm.math.index(vma.lowerBound, level: 2))
-        log.begin()
-        log.followed(first.tableIndex, linkedAt: first.generation)
+        window.log.begin()
+        window.log.followed(first.tableIndex, linkedAt: first.generation)
         try mm.unmap(vma.lowerBound..<(vma.lowerBound + (2 << 20)), protection: none, cpu: 1)
-        log.followed(mm.root, linkedAt: mm.pool.generation(mm.root))  // overflows: the first is checked now
-        #expect((log.readFreedTable() as Bool))
+        window.log.followed(mm.root, linkedAt: mm.pool.generation(mm.root))  // overflows: the first is checked now
+        #expect((window.log.readFreedTable() as Bool))
     }
 }

@@ -9,15 +9,15 @@ import Testing
         var rng = SplitMix64(seed: 21)
         try mm.populate(vma, density: 0.7, hugeFraction: 0.5, rng: &rng)
         var walker = LookupWalker(mm: mm, options: WalkOptions(takeReference: true))
-        var log = OracleOn(pool: mm.pool, capacity: walker.oracleCapacity)
-        defer { log.release() }
+        var window = Window(protection: NoProtection(ProtectionContext(mm: mm, cpuCount: 1)), cpu: 0, log: OracleOn(pool: mm.pool, capacity: walker.oracleCapacity))
+        defer { window.log.release() }
         let reference = Self.mappedPages(mm)
         var hits = 0
         for _ in 0..<3000 {
             let address = vma.lowerBound + rng.below(vma.upperBound - vma.lowerBound)
-            log.begin()
-            let r = walker.walk(at: address, log: &log)
-            #expect(!(log.readFreedTable() as Bool))
+            window.log.begin()
+            let r = walker.walk(at: address, window: &window)
+            #expect(!(window.log.readFreedTable() as Bool))
             if let frame = reference[address & ~(g.pageSize - 1)] {
                 hits += 1
                 #expect(r == WalkResult(leaves: 1, frameSum: frame))
@@ -52,8 +52,8 @@ import Testing
     @Test func unmappedAddressIsAbsent() throws {
         let (mm, _, vma) = try AddressSpaceTests.makeSpace(.x86_64_4level, bytes: 2 << 20)
         var walker = LookupWalker(mm: mm, options: WalkOptions())
-        var log = OracleOff(pool: mm.pool, capacity: 5)
-        #expect(walker.walk(at: vma.lowerBound, log: &log) == .absent)
+        var window = Window(protection: NoProtection(ProtectionContext(mm: mm, cpuCount: 1)), cpu: 0, log: OracleOff(pool: mm.pool, capacity: 5))
+        #expect(walker.walk(at: vma.lowerBound, window: &window) == .absent)
     }
 
     @Test func registryListsLookup() {
