@@ -151,7 +151,7 @@ struct RunCommand: ParsableCommand {
             return v
         }
 
-        let strategyNames = try names(strategies, "strategies", allowed: Strategies.names, default: Strategies.names)
+        let strategyNames = try names(strategies, "strategies", allowed: Strategies.names, default: Strategies.defaultNames)
         let walkerNames = try names(walkers, "walkers", allowed: Walkers.names, default: [LookupWalker.name])
         let geometryNames = try names(geometry, "geometry", allowed: Geometry.presets.map(\.name), default: [Geometry.presets[0].name])
         var selected: [Workload] = try names(workloads, "workloads", allowed: Workloads.names,

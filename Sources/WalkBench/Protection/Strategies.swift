@@ -9,19 +9,27 @@ public enum Strategies {
     public static func forEach<V: StrategyVisitor>(_ visitor: inout V) {
         visitor.visit(NoProtection.self)
         visitor.visit(MmapLockProtection.self)
+        visitor.visit(IrqDisableProtection.self)
+        visitor.visit(IrqDisableMembarrierProtection.self)
+        visitor.visit(CountedProtection.self)
+        visitor.visit(CountedPerCPUProtection.self)
+        visitor.visit(CountedIPISkipProtection.self)
+        visitor.visit(CountedEarlyDecProtection.self)
     }
 
     public struct Info: Sendable, Hashable {
         public let name: String
         public let summary: String
         public let guaranteesSafety: Bool
+        public let validationOnly: Bool
     }
 
     public static let all: [Info] = {
         struct Collect: StrategyVisitor {
             var infos: [Info] = []
             mutating func visit<P: WalkProtection>(_ strategy: P.Type) {
-                infos.append(Info(name: P.name, summary: P.summary, guaranteesSafety: P.guaranteesSafety))
+                infos.append(Info(name: P.name, summary: P.summary, guaranteesSafety: P.guaranteesSafety,
+                                  validationOnly: P.validationOnly))
             }
         }
         var c = Collect()
@@ -30,4 +38,6 @@ public enum Strategies {
     }()
 
     public static var names: [String] { all.map(\.name) }
+    /// What `bench run` runs when no strategies are named: everything but the deliberately broken.
+    public static var defaultNames: [String] { all.filter { !$0.validationOnly }.map(\.name) }
 }

@@ -1,0 +1,3 @@
+// Umbrella header of the CWalkSupport module.
+#include "walksupport.h"
+#include "walkipi.h"

@@ -1,0 +1,51 @@
+import Synchronization
+
+/// `irq-disable`: walkers disable interrupts; the freer IPIs every CPU in the mm's cpumask and waits.
+///
+/// Kernel analogue: gup_fast on x86 (local_irq_save around the walk) with native_flush_tlb_multi
+/// sending the shootdown with wait=true when tables are freed; powerpc's serialize_against_pte_lookup.
+/// Here disabling is powerpc's lazy form, a store to a per-CPU mask; an IPI that finds it set is
+/// recorded and acked only when the walker enables again.
+///
+/// Guarantee: a table is freed only after every CPU in the cpumask snapshot has acked an IPI sent
+/// after the unlink. A walker that loaded the old entry is inside its IRQ-off window, so its ack (and
+/// the free) waits until the walk is over. A walker not in the cpumask is not covered (seed 001).
+///
+/// Why not the alternative: walkers pay almost nothing (a store each way), but every free costs an IPI
+/// round to all CPUs that ran the mm, and the freer's latency is the slowest walker's window plus
+/// signal delivery. RCU table freeing moves that cost off the freer's critical path.
+public final class IrqDisableProtection: WalkProtection {
+    public static let name = "irq-disable"
+    public static let summary = "walkers mask interrupts (a store); the freer IPIs the mm's cpumask and waits for every ack"
+    public static let guaranteesSafety = true
+
+    private let interrupts: InterruptDomain
+    private let mm: AddressSpace
+    private let gather = PendingTables()
+
+    public init(_ context: ProtectionContext) throws {
+        interrupts = try InterruptDomain(cpuCount: context.cpuCount)
+        mm = context.mm
+    }
+
+    public func cpuStarted(_ cpu: Int) { interrupts.bind(cpu) }
+    public func cpuStopping(_ cpu: Int) { interrupts.unbind(cpu) }
+
+    @inline(__always) public func beginWalk(cpu: Int) { interrupts.irqDisable(cpu) }
+    @inline(__always) public func endWalk(cpu: Int) { interrupts.irqEnable(cpu) }
+
+    public func retire(_ table: TableIndex, cpu: Int) { gather.add(table) }
+
+    /// tlb_finish_mmu with freed tables: the shootdown to the cpumask, then the frees.
+    public func flush(cpu: Int) {
+        guard let tables = gather.takeAll() else { return }
+        interrupts.interruptAndWait(mm.cpumask.snapshot(), from: cpu)
+        for t in tables { mm.pool.free(t) }
+    }
+
+    public func drain() {}
+
+    public func updaterCounters() -> UpdaterCounters { UpdaterCounters(ipisSent: interrupts.ipisSent) }
+    public func resetUpdaterCounters() { interrupts.resetCounters() }
+    public func waitDescription(cpu: Int) -> String? { interrupts.waitDescription(cpu: cpu) }
+}
