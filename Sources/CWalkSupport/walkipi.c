@@ -53,6 +53,12 @@ struct wb_cpu *wb_cpus_alloc(int n) {
 void wb_cpus_free(struct wb_cpu *cpus) { free(cpus); }
 
 void wb_cpu_bind(struct wb_cpu *c) {
+    // Threads inherit their creator's signal mask, and dispatch's worker threads (where a test may
+    // start a run) block everything: a CPU that cannot take the IPI would never ack it.
+    sigset_t ipi;
+    sigemptyset(&ipi);
+    sigaddset(&ipi, WB_IPI_SIGNAL);
+    pthread_sigmask(SIG_UNBLOCK, &ipi, NULL);
     c->thread = pthread_self();
     c->irq_masked = 0;
     c->ipi_pending = 0;

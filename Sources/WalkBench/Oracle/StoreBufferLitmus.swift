@@ -51,6 +51,19 @@ import Synchronization
 /// **Reading the result.** A detection is a proof that the variant is unsafe on this machine. A
 /// bounded run that detects nothing proves nothing: report it as "not observed in N rounds", never
 /// as SAFE. (The fenced variants are safe by the SB argument above, not by this test.)
+final class TraceBuf: @unchecked Sendable {
+    let n: Int
+    let w: UnsafeMutablePointer<UInt64>
+    let f: UnsafeMutablePointer<UInt64>
+    let flags: UnsafeMutablePointer<UInt8>
+    let fflags: UnsafeMutablePointer<UInt8>
+    let wcheck: UnsafeMutablePointer<UInt64>
+    let ffree: UnsafeMutablePointer<UInt64>
+    init(_ n: Int) { self.n = n; w = .allocate(capacity: n + 1); f = .allocate(capacity: n + 1); flags = .allocate(capacity: n + 1); flags.initialize(repeating: 0, count: n + 1)
+        fflags = .allocate(capacity: n + 1); fflags.initialize(repeating: 0, count: n + 1)
+        wcheck = .allocate(capacity: n + 1); wcheck.initialize(repeating: 0, count: n + 1)
+        ffree = .allocate(capacity: n + 1); ffree.initialize(repeating: 0, count: n + 1) }
+}
 public enum StoreBufferLitmus {
     /// How the walker announces itself before it reads the pmd.
     public enum Publish: String, CaseIterable, Sendable {
@@ -95,6 +108,11 @@ public enum StoreBufferLitmus {
         var windowPauses: Int = 24
         /// Leaf entries written into each fresh PTE table (the walker reads one of them).
         var leaves: Int = 4
+        /// Test control only: the walker skips its smp_mb() whatever the publish. With
+        /// `atomicIncrementThenFence` this is atomic_inc without smp_mb, which x86's locked RMW keeps
+        /// correct; with `plainStoreThenFence` it is `plainStoreNoFence` again.
+        var dropWalkerFence = false
+        var trace: TraceBuf? = nil
     }
 
     /// What a run saw besides its result: for tuning and for the tests' messages.
@@ -270,6 +288,7 @@ public enum StoreBufferLitmus {
         var log = OracleOn(pool: pool, capacity: 4)
         defer { log.release() }
         let count = shared.count
+        let fence = !tuning.dropWalkerFence
         var round = 0
         var detections = 0
         var followedRounds = 0
@@ -281,6 +300,7 @@ public enum StoreBufferLitmus {
             wb_consume(memory.load(pmdTable, pmdSlot).raw)
             pause(rng.below(tuning.delaySpread))
 
+            if let tr = tuning.trace { tr.w[round] = wb_rdtsc() }
             // begin_lockless_pgtbl_walk()
             switch publish {
             case .plainStoreNoFence:
@@ -291,12 +311,12 @@ public enum StoreBufferLitmus {
                 // this_cpu_inc() / WRITE_ONCE(flag, 1): a plain `mov`.
                 count.pointee.store(1, ordering: .relaxed)
                 // smp_mb(): `mfence` (or a locked op); pairs with the freer's smp_mb().
-                atomicMemoryFence(ordering: .sequentiallyConsistent)
+                if fence { atomicMemoryFence(ordering: .sequentiallyConsistent) }
             case .atomicIncrementThenFence:
                 // atomic_inc(&mm->lockless_pgtbl_walkers): `lock xadd`, already a full barrier on x86.
                 count.pointee.wrappingAdd(1, ordering: .relaxed)
                 // smp_mb() (smp_mb__after_atomic in the series); pairs with the freer's smp_mb().
-                atomicMemoryFence(ordering: .sequentiallyConsistent)
+                if fence { atomicMemoryFence(ordering: .sequentiallyConsistent) }
             }
 
             log.begin()
@@ -315,6 +335,7 @@ public enum StoreBufferLitmus {
                 // Stay in the window a little (the rest of a walk), so a racing free lands inside it.
                 pause(UInt64(tuning.windowPauses))
                 // The oracle's check, inside the window: after the last table read, before unpublishing.
+                if let tr = tuning.trace { tr.wcheck[round] = wb_rdtsc() }
                 readFreed = log.readFreedTable()
             }
 
@@ -327,6 +348,7 @@ public enum StoreBufferLitmus {
                 count.pointee.wrappingSubtract(1, ordering: .releasing)
             }
 
+            if let tr = tuning.trace { tr.flags[round] = (pmd.isTable ? 1 : 0) | (readFreed ? 2 : 0) }
             if readFreed {
                 detections &+= 1
                 // Relaxed tallies: published to the freer by the release store of `done` below.
@@ -367,6 +389,7 @@ public enum StoreBufferLitmus {
             shared.go.pointee.store(round, ordering: .releasing)
             pause(rng.below(tuning.delaySpread))
 
+            if let tr = tuning.trace { tr.f[round] = wb_rdtsc() }
             // pmd_clear(): WRITE_ONCE(*pmdp, 0).
             pool.storeRelaxed(pmdTable, pmdSlot, .empty)
             // smp_mb(): the unlink is visible before the count is read; pairs with the walker's smp_mb().
@@ -374,11 +397,13 @@ public enum StoreBufferLitmus {
             // READ_ONCE / atomic_read of the walker count (serialize_against_pte_lookup skips the IPI at 0).
             if count.pointee.load(ordering: .relaxed) != 0 {
                 waited &+= 1
+                if let tr = tuning.trace { tr.fflags[round] = 4 }
                 // Wait for the walker to leave; acquire pairs with its release in end_lockless_pgtbl_walk.
                 _ = spin(count) { $0 == 0 }
             }
             // tlb_remove_table → free: bumps the generation and poisons the page.
             pool.noteRetired(table, bytes: pteBytes)
+            if let tr = tuning.trace { tr.ffree[round] = wb_rdtsc() }
             pool.free(table)
 
             // Second handshake: the walker has left this round before a fresh table is linked.

@@ -42,3 +42,39 @@ import Testing
         #expect(none.rounds == 0 && none.useAfterFree == 0)
     }
 }
+
+@Suite(.serialized) struct ScratchLitmusScan {
+    @Test func scan() throws {
+        for (spread, window) in [(UInt64(16), 48), (UInt64(32), 128)] {
+          for rep in 0..<2 {
+            let n = 300_000
+            let tr = TraceBuf(n)
+            var t = StoreBufferLitmus.Tuning(); t.delaySpread = spread; t.windowPauses = window; t.trace = tr
+            let d = try StoreBufferLitmus.runDetailed(.plainStoreNoFence, maxRounds: n, maxSeconds: 20, stopAfter: nil, seed: UInt64(rep + 1), tuning: t)
+            var all = [Int: Int](), fol = [Int: Int](), det = [Int: Int](), nowait = [Int: Int]()
+            var sb = 0, sbDet = 0, sbFreeBeforeCheck = 0
+            var lag: [Int] = []
+            for r in 1...d.result.rounds {
+                let delta = Int(Int64(bitPattern: tr.w[r] &- tr.f[r]))
+                let b = Int((Double(delta) / 2.45 / 50).rounded(.down))
+                all[b, default: 0] += 1
+                let followed = tr.flags[r] & 1 != 0, waited = tr.fflags[r] != 0
+                if followed { fol[b, default: 0] += 1; if !waited { nowait[b, default: 0] += 1 } }
+                if tr.flags[r] & 2 != 0 { det[b, default: 0] += 1 }
+                if followed && !waited {
+                    sb += 1
+                    if tr.flags[r] & 2 != 0 { sbDet += 1 }
+                    let l = Int(Int64(bitPattern: tr.wcheck[r] &- tr.ffree[r]))
+                    if l > 0 { sbFreeBeforeCheck += 1 }
+                    lag.append(Int(Double(l) / 2.45))
+                }
+            }
+            lag.sort()
+            print("HIST spread \(spread) window \(window) rep \(rep): \(d.result.useAfterFree) in \(d.result.rounds); SB outcomes \(sb), detected \(sbDet), free-before-check \(sbFreeBeforeCheck); check-free lag ns pctl \(lag.isEmpty ? [] : [0, 10, 50, 90, 100].map { lag[min(lag.count - 1, lag.count * $0 / 100)] })")
+            for b in all.keys.sorted() where fol[b] ?? 0 > 0 && (nowait[b] ?? 0) > 0 && b > -10 {
+                print("HIST   [\(b*50) ns]: all \(all[b]!) followed \(fol[b] ?? 0) followedNoWait \(nowait[b] ?? 0) uaf \(det[b] ?? 0)")
+            }
+          }
+        }
+    }
+}

@@ -1,0 +1,138 @@
+/// `bench validate`: does every strategy keep its promise under writer pressure, and does the oracle
+/// see the bugs it must see?
+///
+/// Each cell runs a scenario and compares the oracle's verdict with the expected one. SAFE is only ever
+/// the verdict of a strategy that promises safety and showed no use-after-free while tables were being
+/// freed; a cell expected to be UNSAFE that shows nothing is "not observed", never SAFE.
+public enum Validation {
+    public enum Verdict: String, Sendable { case safe = "SAFE", unsafe = "UNSAFE" }
+
+    /// A named, documented scenario of the matrix.
+    public struct ScenarioInfo: Sendable {
+        public let name: String
+        public let summary: String
+    }
+
+    public static let scenarios: [ScenarioInfo] = [
+        ScenarioInfo(name: "unmap-storm", summary: "every strategy × walker while writers unmap and repopulate (tables freed continuously); safe strategies SAFE, none UNSAFE"),
+        ScenarioInfo(name: "thp-churn", summary: "every strategy × walker while writers collapse (retiring PTE tables) and split; safe strategies SAFE, none UNSAFE"),
+        ScenarioInfo(name: "foreign-mm", summary: "seed 001 (GRU): walkers whose CPUs are not in the mm's cpumask; irq-disable UNSAFE (the shootdown skips them), RCU SAFE"),
+        ScenarioInfo(name: "missing-barrier", summary: "counted walker publishing with a plain store and no fence (store buffering litmus): UNSAFE; the fenced forms SAFE"),
+        ScenarioInfo(name: "early-dec", summary: "counted walker that decrements before its last table read (the series' v1 bug): UNSAFE"),
+        ScenarioInfo(name: "rcu-fallback", summary: "batch allocation always fails, so tables are freed after a sync IPI: rcu_read_lock-only walkers UNSAFE, IRQ-off walkers SAFE"),
+    ]
+
+    public struct Cell: Sendable {
+        public let scenario: String
+        public let strategy: String
+        public let walker: String
+        public let expected: Verdict
+        let run: @Sendable (Runner, Settings) throws -> Observation
+    }
+
+    public struct Settings: Sendable {
+        /// Seconds per cell that runs the harness.
+        public var duration: Double
+        /// Spin inside each walk before its last-level table read, to widen every race window.
+        public var windowDelayNanoseconds: UInt64
+        /// Bound on the store-buffering litmus.
+        public var litmusRounds: Int
+        public var litmusSeconds: Double
+
+        public init(duration: Double = 0.5, windowDelayNanoseconds: UInt64 = 300, litmusRounds: Int = 5_000_000, litmusSeconds: Double = 20) {
+            self.duration = duration
+            self.windowDelayNanoseconds = windowDelayNanoseconds
+            self.litmusRounds = litmusRounds
+            self.litmusSeconds = litmusSeconds
+        }
+    }
+
+    public struct Observation: Sendable {
+        public var useAfterFree: UInt64
+        /// Walks (harness cells) or rounds (litmus).
+        public var trials: UInt64
+        public var unit: String
+        /// Tables freed while walkers walked; nil where the cell is not a harness run.
+        public var tablesFreed: Int?
+    }
+
+    public struct Outcome: Sendable {
+        public let cell: Cell
+        public let observation: Observation
+        /// What the oracle saw, in words: SAFE, UNSAFE (n), or not observed in N.
+        public var verdict: String {
+            if observation.useAfterFree > 0 { return "UNSAFE (\(observation.useAfterFree))" }
+            if let freed = observation.tablesFreed, freed == 0 { return "NO PRESSURE (no table freed)" }
+            return cell.expected == .safe ? "SAFE" : "not observed in \(observation.trials) \(observation.unit)"
+        }
+        public var matches: Bool {
+            if let freed = observation.tablesFreed, freed == 0 { return false }
+            return (observation.useAfterFree > 0) == (cell.expected == .unsafe)
+        }
+    }
+
+    /// Every cell, or those of the named scenarios and strategies.
+    public static func cells(scenarios only: [String]? = nil, strategies: [String]? = nil) -> [Cell] {
+        var cells: [Cell] = []
+        let known = Set(Strategies.names)
+        func add(_ scenario: String, _ strategy: String, _ walker: String, _ expected: Verdict,
+                 _ run: @escaping @Sendable (Runner, Settings) throws -> Observation) {
+            guard only?.contains(scenario) ?? true, strategies?.contains(strategy) ?? true else { return }
+            cells.append(Cell(scenario: scenario, strategy: strategy, walker: walker, expected: expected, run: run))
+        }
+        func harness(_ workload: Workload, _ strategy: String, _ walker: String, foreign: Bool = false,
+                     batchFailRate: Double = 0) -> @Sendable (Runner, Settings) throws -> Observation {
+            { runner, settings in
+                var s = Scenario(geometry: .x86_64_4level, workload: workload, strategy: strategy, walker: walker,
+                                 readers: 1, writers: 1, timing: Timing(duration: settings.duration, warmup: 0.05, repetitions: 1))
+                s.windowDelayNanoseconds = settings.windowDelayNanoseconds
+                s.foreignWalkers = foreign
+                s.protectionOptions.batchFailRate = batchFailRate
+                let m = try runner.run(s)[0]
+                return Observation(useAfterFree: m.uafDetected, trials: m.walks, unit: "walks", tablesFreed: m.tablesFreed)
+            }
+        }
+
+        for workload in [UnmapStorm.preset, ThpChurn.preset] {
+            for s in Strategies.all where !s.validationOnly {
+                for w in Walkers.names {
+                    add(workload.name, s.name, w, s.guaranteesSafety ? .safe : .unsafe, harness(workload, s.name, w))
+                }
+            }
+        }
+        let storm = UnmapStorm.preset
+        add("foreign-mm", IrqDisableProtection.name, LookupWalker.name, .unsafe,
+            harness(storm, IrqDisableProtection.name, LookupWalker.name, foreign: true))
+        for rcu in ["rcu-memb", "rcu-qsbr"] where known.contains(rcu) {
+            add("foreign-mm", rcu, LookupWalker.name, .safe, harness(storm, rcu, LookupWalker.name, foreign: true))
+        }
+        let litmus: [(String, StoreBufferLitmus.Publish, Verdict)] = [
+            ("counted-nofence", .plainStoreNoFence, .unsafe),
+            (CountedPerCPUProtection.name, .plainStoreThenFence, .safe),
+            (CountedProtection.name, .atomicIncrementThenFence, .safe),
+        ]
+        for (name, publish, expected) in litmus {
+            add("missing-barrier", name, "litmus", expected) { _, settings in
+                let r = try StoreBufferLitmus.run(publish, maxRounds: settings.litmusRounds, maxSeconds: settings.litmusSeconds,
+                                                  stopAfter: expected == .unsafe ? 1 : nil)
+                return Observation(useAfterFree: UInt64(r.useAfterFree), trials: UInt64(r.rounds), unit: "rounds", tablesFreed: nil)
+            }
+        }
+        add("early-dec", CountedEarlyDecProtection.name, LookupWalker.name, .unsafe,
+            harness(storm, CountedEarlyDecProtection.name, LookupWalker.name))
+        if known.contains("rcu-memb") {
+            add("rcu-fallback", "rcu-memb", LookupWalker.name, .unsafe, harness(storm, "rcu-memb", LookupWalker.name, batchFailRate: 1))
+        }
+        if known.contains("rcu-memb-irq") {
+            add("rcu-fallback", "rcu-memb-irq", LookupWalker.name, .safe, harness(storm, "rcu-memb-irq", LookupWalker.name, batchFailRate: 1))
+        }
+        return cells
+    }
+
+    /// Every name `--strategies` may use with validate: the registry's plus the litmus-only variant.
+    public static var strategyNames: [String] { Strategies.names + ["counted-nofence"] }
+
+    public static func run(_ cell: Cell, runner: Runner, settings: Settings) throws -> Outcome {
+        Outcome(cell: cell, observation: try cell.run(runner, settings))
+    }
+}

@@ -1,0 +1,58 @@
+import Testing
+@testable import WalkBench
+
+/// The expected-UNSAFE scenarios must be caught, with the window delay making the race land every time.
+@Suite(.serialized) struct ValidationTests {
+    static let settings = Validation.Settings(duration: 0.3, windowDelayNanoseconds: 2000, litmusRounds: 5_000_000, litmusSeconds: 30)
+
+    /// Runs the cell; a cell expected UNSAFE gets up to five runs (other suites share the two CPUs), so
+    /// a detection is required but luck is not.
+    func outcome(_ scenario: String, _ strategy: String) throws -> Validation.Outcome {
+        let cells = Validation.cells(scenarios: [scenario], strategies: [strategy])
+        let cell = try #require(cells.first)
+        var o = try Validation.run(cell, runner: StrategyTests.runner, settings: Self.settings)
+        for _ in 1..<5 where cell.expected == .unsafe && o.observation.useAfterFree == 0 {
+            o = try Validation.run(cell, runner: StrategyTests.runner, settings: Self.settings)
+        }
+        return o
+    }
+
+    @Test func earlyDecrementIsCaught() throws {
+        let o = try outcome("early-dec", CountedEarlyDecProtection.name)
+        #expect(o.cell.expected == .unsafe)
+        #expect(o.observation.useAfterFree > 0)
+        #expect(o.matches)
+    }
+
+    @Test func foreignWalkerUnderIrqDisableIsCaught() throws {
+        let o = try outcome("foreign-mm", IrqDisableProtection.name)
+        #expect(o.observation.useAfterFree > 0)
+        #expect(o.matches)
+    }
+
+    @Test func safeCellsReportSafeOnlyUnderPressure() throws {
+        let o = try outcome("unmap-storm", IrqDisableProtection.name)
+        #expect(o.observation.tablesFreed ?? 0 > 0)
+        #expect(o.verdict == "SAFE")
+    }
+
+    @Test func anUnsafeExpectationThatSeesNothingIsNotCalledSafe() {
+        let cell = Validation.cells(scenarios: ["early-dec"]).first!
+        let quiet = Validation.Outcome(cell: cell, observation: .init(useAfterFree: 0, trials: 10, unit: "walks", tablesFreed: 5))
+        #expect(!quiet.matches)
+        #expect(quiet.verdict == "not observed in 10 walks")
+        let idle = Validation.Outcome(cell: cell, observation: .init(useAfterFree: 0, trials: 10, unit: "walks", tablesFreed: 0))
+        #expect(!idle.matches && idle.verdict.hasPrefix("NO PRESSURE"))
+    }
+
+    @Test func everyStrategyAndScenarioIsCovered() {
+        let cells = Validation.cells()
+        for s in Strategies.all where !s.validationOnly {
+            #expect(cells.contains { $0.strategy == s.name && $0.scenario == "unmap-storm" })
+            #expect(cells.contains { $0.strategy == s.name && $0.scenario == "thp-churn" })
+        }
+        for scenario in Validation.scenarios.map(\.name) where scenario != "rcu-fallback" || Strategies.names.contains("rcu-memb") {
+            #expect(cells.contains { $0.scenario == scenario }, "scenario \(scenario) has no cell")
+        }
+    }
+}
