@@ -15,6 +15,7 @@ struct ListCommand: ParsableCommand {
         section("walkers:", Walkers.all.map { ($0.name, $0.summary) })
         section("workloads:", Workloads.builtIn.map { ($0.name, $0.summary) })
         section("geometries:", Geometry.presets.map { ($0.name, $0.summary) })
+        section("validation scenarios (bench validate):", Validation.scenarios.map { ($0.name, $0.summary) })
     }
 }
 

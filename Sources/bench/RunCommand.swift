@@ -21,9 +21,9 @@ struct RunCommand: ParsableCommand {
     var readers: String?
     @Option(parsing: .unconditional, help: "Writer thread counts, comma-separated, 0...64 (default: each workload's own).")
     var writers: String?
-    @Option(parsing: .unconditional, help: "Seconds measured per repetition (default 0.5).")
+    @Option(parsing: .unconditional, help: "Seconds measured per repetition (default 0.2).")
     var duration: String?
-    @Option(parsing: .unconditional, help: "Seconds of warm-up before each repetition (default 0.1).")
+    @Option(parsing: .unconditional, help: "Seconds of warm-up before each repetition (default 0.05).")
     var warmup: String?
     @Option(parsing: .unconditional, help: "Repetitions per scenario (default 3).")
     var repetitions: String?
@@ -35,6 +35,10 @@ struct RunCommand: ParsableCommand {
     var noOracle = false
     @Flag(name: .customLong("no-take-ref"), help: "Lookups do not take a page reference and re-check (find_linux_pte-like).")
     var noTakeRef = false
+    @Option(name: .customLong("batch-fail-rate"), parsing: .unconditional, help: "RCU strategies: probability that an mmu_table_batch allocation fails, forcing the sync-IPI fallback (0...1, default 0).")
+    var batchFailRate: String?
+    @Option(name: .customLong("window-delay-ns"), parsing: .unconditional, help: "Spin this long inside each walk before its last table read (validation; needs the oracle; default 0).")
+    var windowDelay: String?
     @Option(help: "Strategy the summary's ratios are relative to (default: none, else the first).")
     var reference: String?
     @Option(help: "Seed for every thread's generator.")
@@ -170,6 +174,21 @@ struct RunCommand: ParsableCommand {
             }
             timing.repetitions = n
         }
+        var protectionOptions = ProtectionOptions()
+        if let batchFailRate {
+            guard let p = Double(batchFailRate), p >= 0, p <= 1 else {
+                throw ValidationError("--batch-fail-rate: \"\(batchFailRate)\" is not allowed; use a probability from 0 to 1")
+            }
+            protectionOptions.batchFailRate = p
+        }
+        var windowDelayNanoseconds: UInt64 = 0
+        if let windowDelay {
+            guard let d = UInt64(windowDelay), d <= 1_000_000 else {
+                throw ValidationError("--window-delay-ns: \"\(windowDelay)\" is not allowed; use a whole number from 0 to 1000000")
+            }
+            guard !noOracle || d == 0 else { throw ValidationError("--window-delay-ns needs the oracle; drop --no-oracle") }
+            windowDelayNanoseconds = d
+        }
         if let reference, !strategyNames.contains(reference) {
             throw ValidationError("--reference: \"\(reference)\" is not among the strategies run (\(strategyNames.joined(separator: ", ")))")
         }
@@ -186,9 +205,12 @@ struct RunCommand: ParsableCommand {
                         for wr in writerCounts ?? [w.writers] {
                             guard r + wr <= CPUMask.maxCPUs - 1 else { throw ValidationError("--readers + --writers: at most \(CPUMask.maxCPUs - 1) threads") }
                             for s in strategyNames {
-                                scenarios.append(Scenario(
+                                var scenario = Scenario(
                                     geometry: g, workload: w, strategy: s, walker: walker, readers: r, writers: wr,
-                                    oracle: !noOracle, walkOptions: WalkOptions(takeReference: !noTakeRef), timing: timing, seed: seed))
+                                    oracle: !noOracle, walkOptions: WalkOptions(takeReference: !noTakeRef), timing: timing, seed: seed)
+                                scenario.protectionOptions = protectionOptions
+                                scenario.windowDelayNanoseconds = windowDelayNanoseconds
+                                scenarios.append(scenario)
                             }
                         }
                     }

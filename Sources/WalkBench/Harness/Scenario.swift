@@ -50,7 +50,7 @@ public struct Timing: Sendable, Hashable {
     /// Walks between two clock reads.
     public var batch: Int
 
-    public init(duration: Double = 0.5, warmup: Double = 0.1, repetitions: Int = 3, batch: Int = 256) {
+    public init(duration: Double = 0.2, warmup: Double = 0.05, repetitions: Int = 3, batch: Int = 256) {
         self.duration = duration
         self.warmup = warmup
         self.repetitions = repetitions

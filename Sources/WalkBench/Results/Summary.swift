@@ -1,55 +1,53 @@
-/// The table `bench run` prints: per (geometry, workload, walker), strategies side by side, each cell
-/// the median over repetitions of the mean ns per walk, its ratio to the reference strategy, and the
-/// use-after-free count; then writer latency and tables freed.
+/// The table `bench run` prints. One block per (geometry, workload, walker); strategies are columns.
+/// For each readers × writers line: reader cost (median over repetitions of the mean ns per walk), its
+/// ratio to the reference strategy, the writer's wait from retire to free (p50), and the oracle's count.
 public enum Summary {
     public static func render(_ rows: [ResultRow], reference: String?) -> String {
-        func key(_ r: ResultRow, _ cols: [String]) -> String { cols.map { r[$0] ?? "" }.joined(separator: "\u{1F}") }
-        let blockCols = ["geometry", "workload", "walker", "dispatch"]
-        let lineCols = ["readers", "writers"]
-        var blocks: [String] = []
-        var blockRows: [String: [ResultRow]] = [:]
-        for r in rows {
-            let k = key(r, blockCols)
-            if blockRows[k] == nil { blocks.append(k) }
-            blockRows[k, default: []].append(r)
-        }
         var out = ""
-        for b in blocks {
-            let rs = blockRows[b]!
+        for block in group(rows, by: ["geometry", "workload", "walker", "dispatch"]) {
             var strategies: [String] = []
-            for r in rs where !strategies.contains(r["strategy"]!) { strategies.append(r["strategy"]!) }
+            for r in block where !strategies.contains(r["strategy"]!) { strategies.append(r["strategy"]!) }
             let ref = reference.flatMap { strategies.contains($0) ? $0 : nil } ?? strategies[0]
-            let first = rs[0]
+            let first = block[0]
+            let reps = Set(block.map { $0["repetition"]! }).count
             out += "\n== \(first["workload"]!) · walker \(first["walker"]!)"
                 + (first["dispatch"] == "n/a" ? "" : " (\(first["dispatch"]!))")
-                + " · \(first["geometry"]!) · ns/walk: median of \(Set(rs.map { $0["repetition"]! }).count) reps of the mean · ×\(ref)\n"
-            var table: [[String]] = [["r", "w"] + strategies.map { "\($0)" }]
-            var lines: [String] = []
-            var lineRows: [String: [ResultRow]] = [:]
-            for r in rs {
-                let k = key(r, lineCols)
-                if lineRows[k] == nil { lines.append(k) }
-                lineRows[k, default: []].append(r)
-            }
-            for l in lines {
-                let lr = lineRows[l]!
-                let refValue = median(lr.filter { $0["strategy"] == ref }, "ns_per_walk_mean")
-                var cells = [lr[0]["readers"]!, lr[0]["writers"]!]
-                for s in strategies {
-                    let sr = lr.filter { $0["strategy"] == s }
-                    guard let v = median(sr, "ns_per_walk_mean") else { cells.append("-"); continue }
-                    var cell = fmt(v)
-                    if let refValue, refValue > 0 { cell += " \(fmt(v / refValue))×" }
-                    let uafs = sr.compactMap { $0["uaf_detected"].flatMap { UInt64($0) } }
-                    cell += uafs.count == sr.count ? " uaf \(uafs.reduce(0, +))" : " uaf -"
-                    if let w = median(sr, "writer_latency_us_p50") { cell += " · wr \(fmt(w))µs" }
-                    cells.append(cell)
+                + " · \(first["geometry"]!) · median of \(reps) repetition\(reps == 1 ? "" : "s")\n"
+            var table: [[String]] = [["", ""] + strategies]
+            for line in group(block, by: ["readers", "writers"]) {
+                let label = "r\(line[0]["readers"]!) w\(line[0]["writers"]!)"
+                let perStrategy = strategies.map { s in line.filter { $0["strategy"] == s } }
+                let cost = perStrategy.map { median($0, "ns_per_walk_mean") }
+                let refCost = cost[strategies.firstIndex(of: ref)!]
+                table.append([label, "ns/walk"] + cost.map { $0.map(fmt) ?? "-" })
+                table.append(["", "×\(ref)"] + cost.map { c in
+                    guard let c, let refCost, refCost > 0 else { return "-" }
+                    return ResultRow.number(c / refCost, digits: 2)!
+                })
+                if line.contains(where: { ($0["writers"] ?? "0") != "0" }) {
+                    table.append(["", "free wait µs p50"] + perStrategy.map { median($0, "writer_wait_us_p50").map(fmt) ?? "-" })
+                    table.append(["", "writer op µs p50"] + perStrategy.map { median($0, "writer_latency_us_p50").map(fmt) ?? "-" })
                 }
-                table.append(cells)
+                table.append(["", "uaf"] + perStrategy.map { rs in
+                    let counts = rs.compactMap { $0["uaf_detected"].flatMap { UInt64($0) } }
+                    return counts.count == rs.count && !rs.isEmpty ? String(counts.reduce(0, +)) : "-"
+                })
             }
             out += align(table)
         }
         return out
+    }
+
+    /// Rows grouped by the values of `columns`, groups in order of first appearance.
+    static func group(_ rows: [ResultRow], by columns: [String]) -> [[ResultRow]] {
+        var order: [[String]] = []
+        var groups: [[String]: [ResultRow]] = [:]
+        for r in rows {
+            let k = columns.map { r[$0] ?? "" }
+            if groups[k] == nil { order.append(k) }
+            groups[k, default: []].append(r)
+        }
+        return order.map { groups[$0]! }
     }
 
     static func median(_ rows: [ResultRow], _ column: String) -> Double? {
@@ -65,8 +63,11 @@ public enum Summary {
     static func align(_ table: [[String]]) -> String {
         let widths = (0..<table[0].count).map { c in table.map { $0[c].count }.max()! }
         return table.map { row in
-            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
-                .trimmingCharacters(in: .whitespaces)
+            row.enumerated().map { i, cell in
+                // Names left, numbers right.
+                i < 2 ? cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                      : String(repeating: " ", count: widths[i] - cell.count) + cell
+            }.joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
         }.joined(separator: "\n") + "\n"
     }
 }

@@ -26,7 +26,27 @@ import Testing
         #expect(d.walkerFollowed > 0 && d.freerWaited > 0, Comment(rawValue: message))
     }
 
-    @Test func missingBarrierIsDetected() throws {
+    /// The control KERNEL.md's x86 note predicts: an atomic increment is a locked RMW, a full barrier
+    /// on x86, so dropping the smp_mb() after it must not show the bug there (elsewhere it may).
+    #if arch(x86_64)
+    @Test func atomicIncrementWithoutFenceShowsNoUseAfterFreeOnX86() throws {
+        var tuning = StoreBufferLitmus.Tuning()
+        tuning.dropWalkerFence = true
+        let d = try StoreBufferLitmus.runDetailed(.atomicIncrementThenFence, maxRounds: 200_000, maxSeconds: 10, stopAfter: nil,
+                                                  seed: 1, tuning: tuning)
+        let message = "atomic_inc without smp_mb: " + Self.describe(.atomicIncrementThenFence, d)
+        print(message)
+        #expect(d.result.rounds > 0, Comment(rawValue: message))
+        #expect(d.result.useAfterFree == 0, Comment(rawValue: message))
+    }
+    #endif
+
+    /// The litmus must be able to fail: with the walker's fence missing it has to catch the free.
+    /// (Measured on the 2-vCPU EPYC KVM guest, debug build: first detection after 6 to ~58,000 rounds,
+    /// under 0.6 s; the slowest steady rate seen, 14 per million rounds, still expects ~40 detections in
+    /// the 30 s allowed.) Needs two CPUs to reorder between.
+    @Test(.enabled(if: CPUThread.allowedCPUs.count >= 2, "the store-buffering reordering needs two CPUs"))
+    func missingBarrierIsDetected() throws {
         let d = try StoreBufferLitmus.runDetailed(.plainStoreNoFence, maxRounds: 5_000_000, maxSeconds: 30, stopAfter: 1, seed: 1)
         let message = Self.describe(.plainStoreNoFence, d)
         print(message)
@@ -40,41 +60,5 @@ import Testing
         #expect(r.seconds > 0)
         let none = try StoreBufferLitmus.run(.plainStoreNoFence, maxRounds: 0, maxSeconds: 10)
         #expect(none.rounds == 0 && none.useAfterFree == 0)
-    }
-}
-
-@Suite(.serialized) struct ScratchLitmusScan {
-    @Test func scan() throws {
-        for (spread, window) in [(UInt64(16), 48), (UInt64(32), 128)] {
-          for rep in 0..<2 {
-            let n = 300_000
-            let tr = TraceBuf(n)
-            var t = StoreBufferLitmus.Tuning(); t.delaySpread = spread; t.windowPauses = window; t.trace = tr
-            let d = try StoreBufferLitmus.runDetailed(.plainStoreNoFence, maxRounds: n, maxSeconds: 20, stopAfter: nil, seed: UInt64(rep + 1), tuning: t)
-            var all = [Int: Int](), fol = [Int: Int](), det = [Int: Int](), nowait = [Int: Int]()
-            var sb = 0, sbDet = 0, sbFreeBeforeCheck = 0
-            var lag: [Int] = []
-            for r in 1...d.result.rounds {
-                let delta = Int(Int64(bitPattern: tr.w[r] &- tr.f[r]))
-                let b = Int((Double(delta) / 2.45 / 50).rounded(.down))
-                all[b, default: 0] += 1
-                let followed = tr.flags[r] & 1 != 0, waited = tr.fflags[r] != 0
-                if followed { fol[b, default: 0] += 1; if !waited { nowait[b, default: 0] += 1 } }
-                if tr.flags[r] & 2 != 0 { det[b, default: 0] += 1 }
-                if followed && !waited {
-                    sb += 1
-                    if tr.flags[r] & 2 != 0 { sbDet += 1 }
-                    let l = Int(Int64(bitPattern: tr.wcheck[r] &- tr.ffree[r]))
-                    if l > 0 { sbFreeBeforeCheck += 1 }
-                    lag.append(Int(Double(l) / 2.45))
-                }
-            }
-            lag.sort()
-            print("HIST spread \(spread) window \(window) rep \(rep): \(d.result.useAfterFree) in \(d.result.rounds); SB outcomes \(sb), detected \(sbDet), free-before-check \(sbFreeBeforeCheck); check-free lag ns pctl \(lag.isEmpty ? [] : [0, 10, 50, 90, 100].map { lag[min(lag.count - 1, lag.count * $0 / 100)] })")
-            for b in all.keys.sorted() where fol[b] ?? 0 > 0 && (nowait[b] ?? 0) > 0 && b > -10 {
-                print("HIST   [\(b*50) ns]: all \(all[b]!) followed \(fol[b] ?? 0) followedNoWait \(nowait[b] ?? 0) uaf \(det[b] ?? 0)")
-            }
-          }
-        }
     }
 }
