@@ -12,7 +12,8 @@ struct ListCommand: ParsableCommand {
             print("")
         }
         section("strategies:", Strategies.all.map { ($0.name, $0.summary) })
-        section("walkers:", Walkers.all.map { ($0.name, $0.summary) })
+        section("walkers:", Walkers.names.map { n in (n, Walkers.all.first { $0.name == n }!.summary) })
+        section("dispatch kinds (callback walker, --dispatch):", Dispatch.kinds.map { ($0.name, $0.summary) })
         section("workloads:", Workloads.builtIn.map { ($0.name, $0.summary) })
         section("geometries:", Geometry.presets.map { ($0.name, $0.summary) })
         section("validation scenarios (bench validate):", Validation.scenarios.map { ($0.name, $0.summary) })

@@ -11,6 +11,10 @@ struct RunCommand: ParsableCommand {
     var strategies: String?
     @Option(help: "Walkers, comma-separated (default: lookup).")
     var walkers: String?
+    @Option(help: "Dispatch kinds for the callback walker, comma-separated (default: all; see `bench list`).")
+    var dispatch: String?
+    @Option(parsing: .unconditional, help: "Bytes each walk covers: range walkers walk all of it, lookup resolves its first page (default 2MiB; suffixes KiB, MiB, GiB).")
+    var span: String?
     @Option(help: "Built-in workloads, comma-separated (default: all built-ins, or none when --workload-file is given).")
     var workloads: String?
     @Option(name: .customLong("workload-file"), help: "A JSON workload file (repeatable); see README.")
@@ -163,6 +167,14 @@ struct RunCommand: ParsableCommand {
         for file in workloadFiles {
             do { selected += try WorkloadFile.load(file) } catch { throw ValidationError("\(error)") }
         }
+        let dispatchNames = try names(dispatch, "dispatch", allowed: Dispatch.names, default: Dispatch.names)
+        var walkOptions = WalkOptions(takeReference: !noTakeRef)
+        if let span {
+            guard let bytes = WorkloadFile.size(.string(span)), bytes > 0, bytes <= 1 << 40 else {
+                throw ValidationError("--span: \"\(span)\" is not allowed; use a size from 1 byte to 1TiB, e.g. 2MiB or 4096")
+            }
+            walkOptions.span = bytes
+        }
         let readerCounts = try counts(readers, "readers", 1...1024) ?? [1, 2]
         let writerCounts = try counts(writers, "writers", 0...64)
         var timing = Timing()
@@ -201,19 +213,24 @@ struct RunCommand: ParsableCommand {
             for w in selected {
                 if case .failure(let why) = Runner.vma(for: w, geometry: g) { throw ValidationError(why.description) }
                 for walker in walkerNames {
+                  let walkerDispatches = Walkers.dispatches(of: walker)
+                  let dispatches = walkerDispatches == [Dispatch.none] ? walkerDispatches : walkerDispatches.filter { dispatchNames.contains($0) }
+                  for d in dispatches {
                     for r in readerCounts {
                         for wr in writerCounts ?? [w.writers] {
                             guard r + wr <= CPUMask.maxCPUs - 1 else { throw ValidationError("--readers + --writers: at most \(CPUMask.maxCPUs - 1) threads") }
                             for s in strategyNames {
                                 var scenario = Scenario(
                                     geometry: g, workload: w, strategy: s, walker: walker, readers: r, writers: wr,
-                                    oracle: !noOracle, walkOptions: WalkOptions(takeReference: !noTakeRef), timing: timing, seed: seed)
+                                    oracle: !noOracle, walkOptions: walkOptions, timing: timing, seed: seed)
+                                scenario.dispatch = d
                                 scenario.protectionOptions = protectionOptions
                                 scenario.windowDelayNanoseconds = windowDelayNanoseconds
                                 scenarios.append(scenario)
                             }
                         }
                     }
+                  }
                 }
             }
         }

@@ -10,6 +10,8 @@ public struct RepetitionResult: Sendable {
     public var walkTicks: UInt64 = 0
     /// One sampled walk per batch, timed alone, timer overhead subtracted (ticks).
     public var walkLatency = Histogram<UInt64>(highestTrackableValue: 1 << 40, numberOfSignificantValueDigits: .three)
+    /// Present leaves the timed walks found (the work a range walk does).
+    public var leaves: UInt64 = 0
     public var uafDetected: UInt64 = 0
     public var walkRetries: UInt64 = 0
     public var writerOps: UInt64 = 0
@@ -31,6 +33,7 @@ public struct RepetitionResult: Sendable {
         walkTicks += t.ticks
         uafDetected += t.uaf
         walkRetries += t.retries
+        leaves += t.leaves
         walkLatency.add(t.latency)
     }
 
@@ -42,6 +45,7 @@ public struct RepetitionResult: Sendable {
 
 struct ReaderTally: Sendable {
     var walks: UInt64 = 0
+    var leaves: UInt64 = 0
     var ticks: UInt64 = 0
     var uaf: UInt64 = 0
     var retries: UInt64 = 0

@@ -67,7 +67,7 @@ public struct Runner: Sendable {
         var outcome: Result<[RepetitionResult], Error>?
 
         mutating func visit<W: PageWalker>(_ walker: W.Type) {
-            guard W.name == scenario.walker else { return }
+            guard W.name == scenario.walker && W.dispatch == scenario.dispatch else { return }
             let (s, r, p) = (scenario, runner, progress)
             outcome = Result {
                 s.oracle ? try r.runSpecialised(s, P.self, W.self, OracleOn.self, progress: p)
@@ -203,23 +203,27 @@ public struct Runner: Sendable {
         var rng = SplitMix64(seed: seed)
         let vma = mm.vmas[0]
         let vmaStart = vma.lowerBound
-        let vmaSize = vma.upperBound - vma.lowerBound
+        // Walks start at a random page from which the whole span stays inside the VMA.
+        let startChoices = (vma.upperBound - vma.lowerBound) > options.span ? (vma.upperBound - vma.lowerBound) - options.span + 1 : 1
+        let pageMask = ~(mm.geometry.pageSize - 1)
         let overhead = timeBase.overheadTicks
         var tally = ReaderTally()
         var measuring = false
         var checksum: UInt64 = 0
         var uaf: UInt64 = 0
         var retries: UInt64 = 0
+        var leaves: UInt64 = 0
 
         // One walk inside the strategy's window; the oracle check runs before the window closes.
         @inline(__always) func oneWalk() {
-            let address = vmaStart &+ rng.below(vmaSize)
+            let address = vmaStart &+ (rng.below(startChoices) & pageMask)
             protection.withWalk(cpu: cpu) {
                 window.log.begin()
                 let r = walker.walk(at: address, window: &window)
                 if window.log.readFreedTable() { uaf &+= 1 }
                 checksum &+= r.frameSum
                 retries &+= UInt64(truncatingIfNeeded: r.retries)
+                leaves &+= UInt64(truncatingIfNeeded: r.leaves)
             }
         }
 
@@ -232,10 +236,13 @@ public struct Runner: Sendable {
                 tally = ReaderTally()
                 uaf = 0
                 retries = 0
+                leaves = 0
             }
+            let leavesBefore = leaves
             let t0 = timeBase.now()
             for _ in 0..<batch { oneWalk() }
             let t1 = timeBase.now()
+            let batchLeaves = leaves &- leavesBefore
             protection.quiescent(cpu: cpu)
             // One walk timed alone, outside the batch, for the latency distribution.
             let s0 = timeBase.nowOrdered()
@@ -243,6 +250,7 @@ public struct Runner: Sendable {
             let s1 = timeBase.nowOrdered()
             if measuring {
                 tally.walks &+= UInt64(batch)
+                tally.leaves &+= batchLeaves
                 tally.ticks &+= t1 &- t0
                 let sample = s1 &- s0
                 _ = tally.latency.record(sample > overhead ? sample - overhead : 0)

@@ -4,6 +4,8 @@ public struct Scenario: Sendable {
     public var workload: Workload
     public var strategy: String
     public var walker: String
+    /// How the callback walker's hooks are called; "n/a" for walkers without hooks.
+    public var dispatch: String = Dispatch.none
     public var readers: Int
     public var writers: Int
     public var oracle: Bool
@@ -33,11 +35,8 @@ public struct Scenario: Sendable {
         self.seed = seed
     }
 
-    /// How the callback walker's hooks are called; walkers without hooks say n/a.
-    public var dispatch: String { "n/a" }
-
     public var label: String {
-        "\(workload.name) \(strategy) \(walker) r\(readers) w\(writers) \(geometry.name)"
+        "\(workload.name) \(strategy) \(walker)\(dispatch == Dispatch.none ? "" : "/" + dispatch) r\(readers) w\(writers) \(geometry.name)"
     }
 }
 

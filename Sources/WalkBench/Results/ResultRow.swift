@@ -18,6 +18,7 @@ public enum Columns {
         "walk_retries", "take_ref", "mapped_bytes", "density", "huge_fraction", "writer_delay_ns", "warmup_s",
         "batch", "seed", "window_delay_ns", "batch_fail_rate", "foreign_walkers",
         "pinning", "timer", "timer_overhead_ns", "smt", "governor", "perf_event_paranoid",
+        "span_bytes", "leaves", "ns_per_leaf_mean",
     ]
 
     public static let all: [String] = leading + appended
@@ -112,6 +113,9 @@ public struct ResultRow: Sendable {
         r["smt"] = env.smt
         r["governor"] = env.governor
         r["perf_event_paranoid"] = env.perfEventParanoid
+        r["span_bytes"] = String(scenario.walkOptions.span)
+        r["leaves"] = String(m.leaves)
+        r["ns_per_leaf_mean"] = number(m.leaves > 0 ? tb.nanoseconds(m.walkTicks) / Double(m.leaves) : nil, digits: 4)
         return r
     }
 }

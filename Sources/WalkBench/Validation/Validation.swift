@@ -80,11 +80,12 @@ public enum Validation {
             guard only?.contains(scenario) ?? true, strategies?.contains(strategy) ?? true else { return }
             cells.append(Cell(scenario: scenario, strategy: strategy, walker: walker, expected: expected, run: run))
         }
-        func harness(_ workload: Workload, _ strategy: String, _ walker: String, foreign: Bool = false,
-                     batchFailRate: Double = 0) -> @Sendable (Runner, Settings) throws -> Observation {
+        func harness(_ workload: Workload, _ strategy: String, _ walker: String, dispatch: String = Dispatch.none,
+                     foreign: Bool = false, batchFailRate: Double = 0) -> @Sendable (Runner, Settings) throws -> Observation {
             { runner, settings in
                 var s = Scenario(geometry: .x86_64_4level, workload: workload, strategy: strategy, walker: walker,
                                  readers: 1, writers: 1, timing: Timing(duration: settings.duration, warmup: 0.05, repetitions: 1))
+                s.dispatch = dispatch
                 s.windowDelayNanoseconds = settings.windowDelayNanoseconds
                 s.foreignWalkers = foreign
                 s.protectionOptions.batchFailRate = batchFailRate
@@ -95,8 +96,10 @@ public enum Validation {
 
         for workload in [UnmapStorm.preset, ThpChurn.preset] {
             for s in Strategies.all where !s.validationOnly {
-                for w in Walkers.names {
-                    add(workload.name, s.name, w, s.guaranteesSafety ? .safe : .unsafe, harness(workload, s.name, w))
+                for w in Walkers.all {
+                    let label = w.dispatch == Dispatch.none ? w.name : "\(w.name)/\(w.dispatch)"
+                    add(workload.name, s.name, label, s.guaranteesSafety ? .safe : .unsafe,
+                        harness(workload, s.name, w.name, dispatch: w.dispatch))
                 }
             }
         }

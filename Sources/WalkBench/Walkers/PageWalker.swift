@@ -4,10 +4,30 @@
 public protocol PageWalker: SendableMetatype {
     static var name: String { get }
     static var summary: String { get }
+    /// How the walker's per-entry hooks are called (`Dispatch`); "n/a" for walkers without hooks.
+    static var dispatch: String { get }
     init(mm: AddressSpace, options: WalkOptions)
     /// How many (table, generation) records one walk may log, to size the oracle's buffer.
     var oracleCapacity: Int { get }
     mutating func walk<Win: WalkWindow>(at address: UInt64, window: inout Win) -> WalkResult
+}
+
+extension PageWalker {
+    public static var dispatch: String { "n/a" }
+}
+
+/// The ways a callback walker's hooks can be called: each a measured dimension, not an accident.
+public enum Dispatch {
+    public static let none = "n/a"
+    public static let kinds: [(name: String, summary: String)] = [
+        ("direct", "generic, specialised: the hooks inline into the walk"),
+        ("existential", "a Swift protocol existential (any WalkHooks): a witness-table call per entry"),
+        ("closure", "Swift closures in an ops struct: a context + function-pointer call per entry"),
+        ("c-indirect", "a C walk loop over the same tables calling a C ops table through function pointers"),
+        ("c-retpoline", "the same C source compiled with clang -mretpoline: every hook call through a retpoline thunk"),
+        ("promoted", "compare the hook pointer with the known hooks, then call directly (INDIRECT_CALL_n)"),
+    ]
+    public static var names: [String] { kinds.map(\.name) }
 }
 
 public struct WalkOptions: Sendable, Hashable {

@@ -6,22 +6,38 @@ public protocol WalkerVisitor {
 public enum Walkers {
     public static func forEach<V: WalkerVisitor>(_ visitor: inout V) {
         visitor.visit(LookupWalker.self)
+        visitor.visit(RangeWalker.self)
+        visitor.visit(IteratorWalker.self)
+        visitor.visit(CallbackWalker<DirectHooks>.self)
+        visitor.visit(CallbackWalker<ExistentialHooks>.self)
+        visitor.visit(CallbackWalker<ClosureHooks>.self)
     }
 
     public struct Info: Sendable, Hashable {
         public let name: String
         public let summary: String
+        public let dispatch: String
     }
 
     public static let all: [Info] = {
         struct Collect: WalkerVisitor {
             var infos: [Info] = []
-            mutating func visit<W: PageWalker>(_ walker: W.Type) { infos.append(Info(name: W.name, summary: W.summary)) }
+            mutating func visit<W: PageWalker>(_ walker: W.Type) {
+                infos.append(Info(name: W.name, summary: W.summary, dispatch: W.dispatch))
+            }
         }
         var c = Collect()
         forEach(&c)
         return c.infos
     }()
 
-    public static var names: [String] { all.map(\.name) }
+    /// Walker names, each once (a callback walker is registered once per dispatch kind).
+    public static var names: [String] {
+        var seen: [String] = []
+        for i in all where !seen.contains(i.name) { seen.append(i.name) }
+        return seen
+    }
+
+    /// The dispatch kinds registered for `walker` ("n/a" alone for walkers without hooks).
+    public static func dispatches(of walker: String) -> [String] { all.filter { $0.name == walker }.map(\.dispatch) }
 }

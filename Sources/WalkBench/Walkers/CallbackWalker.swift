@@ -1,0 +1,145 @@
+/// `callback`: walk_page_range's shape. The walker owns the loops; the work lives in an ops table of
+/// per-level hooks (pgd/p4d/pud/pmd/pte_entry, pte_hole) that the walker calls for every entry, and
+/// each entry hook returns what to do next (enum page_walk_action): descend into the entry's table,
+/// skip past it, or read it again. How a hook is called is the `dispatch` this walker is measured by
+/// (direct, existential, closure here; the C kinds are in CWalkerDispatch.swift).
+public struct CallbackWalker<Hooks: WalkHooks>: PageWalker {
+    public static var name: String { "callback" }
+    public static var summary: String { "walk_page_range-like: an ops table of per-level hooks, called for every entry, returning descend/skip/again" }
+    public static var dispatch: String { Hooks.dispatch }
+
+    private let memory: TableMemory
+    private let root: TableIndex
+    private let math: LevelMath
+    private let pageShift: UInt64
+    private let span: UInt64
+    /// Which kernel hook each level calls: levels are named from the bottom (pte, pmd, pud, p4d, pgd).
+    private let hookOfLevel: InlineArray<5, WalkLevel>
+    private var hooks: Hooks
+    public let oracleCapacity: Int
+
+    public init(mm: AddressSpace, options: WalkOptions) {
+        memory = mm.pool.memory
+        root = mm.root
+        math = mm.math
+        pageShift = UInt64(mm.geometry.pageShift)
+        span = options.span
+        var levels = InlineArray<5, WalkLevel>(repeating: .pte)
+        let named: [WalkLevel] = [.pgd, .p4d, .pud, .pmd, .pte]
+        for i in 0..<mm.math.count { levels[i] = named[5 - mm.math.count + i] }
+        hookOfLevel = levels
+        hooks = Hooks(CountingOps(math: mm.math, pageShift: UInt64(mm.geometry.pageShift)))
+        oracleCapacity = Self.oracleCapacity(mm: mm, span: options.span)
+    }
+
+    @inline(__always)
+    public mutating func walk<Win: WalkWindow>(at address: UInt64, window: inout Win) -> WalkResult {
+        hooks.reset()
+        walkTable(root, level: 0, address, address &+ span, window: &window)
+        return hooks.result
+    }
+
+    private mutating func walkTable<Win: WalkWindow>(_ t: TableIndex, level: Int, _ start: UInt64, _ end: UInt64,
+                                                     window: inout Win) {
+        let coverage: UInt64 = 1 &<< math.shifts[level]
+        let kind = hookOfLevel[level]
+        var addr = start
+        var slot = math.index(addr, level: level)
+        repeat {
+            let next = min((addr & ~(coverage &- 1)) &+ coverage, end)
+            var e = memory.load(t, slot)
+            var again = 0
+            while true {
+                if !e.isPresent {
+                    if Win.oracleEnabled && e.isPoison { window.sawPoison() }
+                    // walk_pte_range calls pte_entry for every pte; above, a hole goes to pte_hole.
+                    if kind == .pte { _ = hooks.entry(kind, e.raw, addr, next) } else { hooks.hole(addr, next, kind) }
+                    break
+                }
+                let action = hooks.entry(kind, e.raw, addr, next)
+                if action == .again && again < 3 {  // ACTION_AGAIN: re-read the entry (bounded)
+                    again &+= 1
+                    e = memory.load(t, slot)
+                    continue
+                }
+                if action == .descend && e.isTable {  // ACTION_SUBTREE
+                    let child = e.tableIndex
+                    if Win.oracleEnabled { window.followed(child, linkedAt: e.generation) }
+                    if level &+ 2 == math.count { window.beforeLeafTable() }
+                    walkTable(child, level: level &+ 1, addr, next, window: &window)
+                }
+                break  // ACTION_CONTINUE
+            }
+            addr = next
+            slot &+= 1
+        } while addr < end
+    }
+}
+
+/// The kernel's names for the levels, which pick the hook.
+public enum WalkLevel: Int32, Sendable {
+    case pgd = 0, p4d, pud, pmd, pte
+}
+
+/// enum page_walk_action.
+public enum WalkAction: Int32, Sendable {
+    case descend = 0  // ACTION_SUBTREE
+    case skip = 1     // ACTION_CONTINUE
+    case again = 2    // ACTION_AGAIN
+}
+
+/// The ops table as the walker sees it: an entry hook per level and a hole hook. A conformer decides
+/// how the hooks are reached; `CountingOps` is the work itself.
+public protocol WalkHooks {
+    static var dispatch: String { get }
+    /// Wraps the work in this conformer's way of calling it.
+    init(_ ops: CountingOps)
+    mutating func reset()
+    var result: WalkResult { get }
+    mutating func entry(_ level: WalkLevel, _ raw: UInt64, _ addr: UInt64, _ next: UInt64) -> WalkAction
+    mutating func hole(_ addr: UInt64, _ next: UInt64, _ level: WalkLevel)
+}
+
+/// The work, as hooks: a table entry says descend; a leaf (huge or pte) adds its pages in [addr, next).
+public struct CountingOps: Sendable {
+    public var result = WalkResult()
+    public let pageShift: UInt64
+    /// Each kernel level's shift (PMD_SHIFT and friends) for this geometry, indexed by WalkLevel.
+    private let shiftOfLevel: InlineArray<5, UInt64>
+
+    public init(math: LevelMath, pageShift: UInt64) {
+        self.pageShift = pageShift
+        var shifts = InlineArray<5, UInt64>(repeating: pageShift)
+        for i in 0..<math.count { shifts[5 - math.count + i] = math.shifts[i] }
+        shiftOfLevel = shifts
+    }
+
+    @inline(__always) public mutating func reset() { result = WalkResult() }
+
+    /// pgd/p4d/pud/pmd_entry.
+    @inline(__always) public mutating func upperEntry(_ raw: UInt64, _ addr: UInt64, _ next: UInt64, level: WalkLevel) -> WalkAction {
+        let e = Entry(raw: raw)
+        if e.isTable { return .descend }
+        if e.isPresent {
+            // A huge leaf: the pages from addr to next, the first at addr's offset in the leaf (pmd_pfn + ...).
+            let entryStart = addr & ~((1 &<< shiftOfLevel[Int(level.rawValue)]) &- 1)
+            result.addLeaf(e, entryStart: entryStart, from: addr, to: next, pageShift: pageShift)
+        }
+        return .skip
+    }
+
+    /// pte_entry: called for every pte in range, present or not.
+    @inline(__always) public mutating func pteEntry(_ raw: UInt64, _ addr: UInt64, _ next: UInt64) -> WalkAction {
+        let e = Entry(raw: raw)
+        if e.isPresent { result.addLeaf(e, entryStart: addr, from: addr, to: next, pageShift: pageShift) }
+        return .skip
+    }
+
+    /// One entry point per kind, as the ops table would hold them.
+    @inline(__always) public mutating func entry(_ level: WalkLevel, _ raw: UInt64, _ addr: UInt64, _ next: UInt64) -> WalkAction {
+        level == .pte ? pteEntry(raw, addr, next) : upperEntry(raw, addr, next, level: level)
+    }
+
+    /// pte_hole: nothing mapped there, nothing to count.
+    @inline(__always) public mutating func hole(_ addr: UInt64, _ next: UInt64, _ level: WalkLevel) {}
+}
