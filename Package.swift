@@ -15,7 +15,9 @@
 //   cSettings): it selects urcu's static inline read side (urcu/static/urcu-*.h) instead of the
 //   library's out-of-line read_lock/read_unlock, so with the shims' static inline wrappers the read
 //   side inlines into the Swift walk loop. No other -D: DEBUG_RCU / CONFIG_RCU_DEBUG stay undefined,
-//   so urcu_assert compiles to nothing.
+//   so urcu_assert compiles to nothing. No TLS-model flag either: the reader state is an extern
+//   __thread in liburcu's .so, and linking the executable relaxes its access to initial-exec
+//   (%fs-relative, hoisted out of the walk loop), so no __tls_get_addr call is left in a walk.
 import PackageDescription
 
 let package = Package(
@@ -44,12 +46,42 @@ let package = Package(
             pkgConfig: "liburcu-qsbr",
             providers: [.apt(["liburcu-dev"])]
         ),
+        // PAPI and its software-defined-events library (Debian libpapi-dev): hardware counters where a
+        // PMU exists, the strategies' own events everywhere. Flags from pkg-config (papi.pc: -lpapi);
+        // the module map adds -lsde for papi_sde_*. shim.h turns PAPI's macros into functions.
+        .systemLibrary(
+            name: "CPAPI",
+            pkgConfig: "papi",
+            providers: [.apt(["libpapi-dev"])]
+        ),
+        // The C callback walker (dispatch kinds c-indirect, c-retpoline, promoted) and the C lookup
+        // (lookup-c): one implementation, Sources/CWalkKernels/walk_impl.h, compiled twice.
+        // CWalkKernels is the plain build: no flags of ours (SwiftPM's -O2 -fno-omit-frame-pointer in
+        // release), so a hook call is `call *reg`. It holds the shared types (include/walkkernels.h) and
+        // the lookup reference.
+        .target(
+            name: "CWalkKernels",
+            dependencies: ["CWalkSupport"]
+        ),
+        // The same walk_impl.h under a different name prefix, compiled with -mretpoline: clang then
+        // routes every indirect call and jump through an __llvm_retpoline_<reg> thunk it emits itself
+        // (and emits no jump tables), as a CONFIG_RETPOLINE kernel does with its external thunks
+        // (-mretpoline-external-thunk). It is what the c-retpoline and promoted kinds measure; SwiftPM has
+        // no typed setting for code-generation options, hence unsafeFlags (allowed in a root package).
+        .target(
+            name: "CWalkKernelsRetpoline",
+            dependencies: ["CWalkKernels", "CWalkSupport"],
+            cSettings: [.unsafeFlags(["-mretpoline"])]
+        ),
         .target(
             name: "WalkBench",
             dependencies: [
                 "CWalkSupport",
+                "CWalkKernels",
+                "CWalkKernelsRetpoline",
                 "CURCUMemb",
                 "CURCUQsbr",
+                "CPAPI",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),

@@ -33,12 +33,15 @@ struct wb_rcu_table_batch {
 };
 _Static_assert(offsetof(struct wb_rcu_table_batch, head) == 0, "the rcu_head must come first");
 static inline uint32_t *wb_rcu_table_batch_tables(struct wb_rcu_table_batch *b) { return b->tables; }
+static inline struct rcu_head *wb_rcu_table_batch_head(struct wb_rcu_table_batch *b) { return &b->head; }
 #endif
 
 // ---- Read side (inline).
 static inline void wb_memb_read_lock(void) { urcu_memb_read_lock(); }
 static inline void wb_memb_read_unlock(void) { urcu_memb_read_unlock(); }
 static inline int wb_memb_read_ongoing(void) { return urcu_memb_read_ongoing(); }
+/// Whether the calling thread is registered (the flag urcu_memb_register_thread sets in its TLS reader).
+static inline int wb_memb_thread_registered(void) { return URCU_TLS(urcu_memb_reader).registered; }
 
 // ---- Threads and updater side (library calls).
 static inline void wb_memb_register_thread(void) { urcu_memb_register_thread(); }

@@ -36,6 +36,7 @@ struct wb_rcu_table_batch {
 };
 _Static_assert(offsetof(struct wb_rcu_table_batch, head) == 0, "the rcu_head must come first");
 static inline uint32_t *wb_rcu_table_batch_tables(struct wb_rcu_table_batch *b) { return b->tables; }
+static inline struct rcu_head *wb_rcu_table_batch_head(struct wb_rcu_table_batch *b) { return &b->head; }
 #endif
 
 // ---- Read side (inline).
@@ -46,6 +47,8 @@ static inline int wb_qsbr_read_ongoing(void) { return urcu_qsbr_read_ongoing(); 
 static inline void wb_qsbr_quiescent_state(void) { urcu_qsbr_quiescent_state(); }
 static inline void wb_qsbr_thread_offline(void) { urcu_qsbr_thread_offline(); }
 static inline void wb_qsbr_thread_online(void) { urcu_qsbr_thread_online(); }
+/// Whether the calling thread is registered (the flag urcu_qsbr_register_thread sets in its TLS reader).
+static inline int wb_qsbr_thread_registered(void) { return URCU_TLS(urcu_qsbr_reader).registered; }
 
 // ---- Threads and updater side (library calls).
 /// Registers the calling thread, which is then online.

@@ -43,6 +43,14 @@ struct RunCommand: ParsableCommand {
     var batchFailRate: String?
     @Option(name: .customLong("window-delay-ns"), parsing: .unconditional, help: "Spin this long inside each walk before its last table read (validation; needs the oracle; default 0).")
     var windowDelay: String?
+    @Option(help: "Counters, comma-separated: PAPI presets or native events (PAPI_TOT_INS, ...), perf::task-clock etc., sde:::walkbench::ipis_sent etc. (see README).")
+    var counters: String?
+    @Flag(name: .customLong("require-counters"), help: "Refuse to run (exit 2) if any requested counter cannot be counted here.")
+    var requireCounters = false
+    @Flag(help: "Also count each scenario's walks under valgrind's callgrind (one walker, no writers, a fixed number of walks): adds the cg_ columns (see README).")
+    var callgrind = false
+    @Option(name: .customLong("callgrind-walks"), parsing: .unconditional, help: "Walks counted per scenario with --callgrind (default \(Callgrind.defaultWalks)).")
+    var callgrindWalks: String?
     @Option(help: "Strategy the summary's ratios are relative to (default: none, else the first).")
     var reference: String?
     @Option(help: "Seed for every thread's generator.")
@@ -77,9 +85,21 @@ struct RunCommand: ParsableCommand {
         let estimate = Double(total) * (plan.timing.duration + plan.timing.warmup)
         warn("bench: \(plan.scenarios.count) scenarios × \(plan.timing.repetitions) repetitions, about \(Int(estimate.rounded(.up))) s of measurement")
 
-        let runner = Runner(timeBase: timeBase)
+        for note in plan.counters.notes { warn("bench: counter unavailable, its columns stay empty: \(note)") }
+        var callgrindSession: Callgrind.Session?
+        if let cg = plan.callgrind {
+            warn("bench: --callgrind: \(cg.walks) walks per scenario under \(cg.valgrind) (one walker, no writers; valgrind is slow)")
+            do { callgrindSession = try Callgrind.Session(valgrind: cg.valgrind, executable: cg.executable) } catch {
+                throw RunFailure(message: "--callgrind: \(error)")
+            }
+            if let note = callgrindSession?.note { warn("bench: --callgrind: \(note)") }
+        }
+        let runner = Runner(timeBase: timeBase, counters: plan.counters)
         let progress = Progress(total: total)
         var rows: [ResultRow] = []
+        // With --callgrind: each row's cg_ fields (parallel to `rows`), and each distinct request's counts.
+        var callgrindFields: [[String]] = []
+        var callgrindDone: [Callgrind.ChildRequest: Result<Callgrind.Counts, Error>] = [:]
         var failures: [String] = []
         var pinningNoted = false
         for (i, scenario) in plan.scenarios.enumerated() {
@@ -92,16 +112,38 @@ struct RunCommand: ParsableCommand {
                 failures.append("\(scenario.label): \(error)")
                 continue
             }
+            // The callgrind counts are one deterministic measurement per scenario, not per repetition: a
+            // repetition would only repeat them (that is the point of counting this way), and valgrind is
+            // slow. So the scenario's one count fills the cg_ columns of each of its repetition rows, and
+            // scenarios that differ only in thread counts (the counted run has one walker, no writers)
+            // share one valgrind run.
+            var cgFields = Callgrind.columns.map { _ in "" }
+            if let cg = plan.callgrind, let session = callgrindSession {
+                let request = Callgrind.ChildRequest(scenario, walks: cg.walks)
+                if callgrindDone[request] == nil {
+                    warn("bench: callgrind \(scenario.label)")
+                    callgrindDone[request] = Result { try session.measure(request) }
+                }
+                switch callgrindDone[request]! {
+                case .success(let counts): cgFields = counts.fields
+                case .failure(let error): failures.append("\(scenario.label): callgrind: \(error)")
+                }
+            }
             for m in measurements {
                 if !pinningNoted, m.pinning.hasPrefix("unpinned") { warn("bench: \(m.pinning)"); pinningNoted = true }
-                rows.append(ResultRow.make(run: info, scenario: scenario, measurement: m))
+                var row = ResultRow.make(run: info, scenario: scenario, measurement: m)
+                row.setCounters(plan.counters, m)
+                rows.append(row)
+                callgrindFields.append(cgFields)
             }
         }
         progress.finish()
 
         if !rows.isEmpty {
-            var text = CSV.line(Columns.all)
-            for r in rows { text += CSV.line(r.fields()) }
+            let header = Columns.all + plan.counters.columns
+            let cgHeader = plan.callgrind == nil ? [] : Callgrind.columns
+            var text = CSV.line(header + cgHeader)
+            for (i, r) in rows.enumerated() { text += CSV.line(r.fields(header) + (cgHeader.isEmpty ? [] : callgrindFields[i])) }
             do { try ResultFile.write(text, to: path, replace: force) } catch {
                 throw RunFailure(message: "could not write results: \(error)")
             }
@@ -126,6 +168,15 @@ struct RunCommand: ParsableCommand {
         var scenarios: [Scenario]
         var timing: Timing
         var reference: String?
+        var counters: CounterPlan
+        /// With --callgrind: what runs each scenario's counted walks.
+        var callgrind: CallgrindSetup?
+    }
+
+    struct CallgrindSetup {
+        var valgrind: String
+        var executable: String
+        var walks: Int
     }
 
     func plan() throws -> Plan {
@@ -235,8 +286,52 @@ struct RunCommand: ParsableCommand {
             }
         }
         guard !scenarios.isEmpty else { throw ValidationError("nothing to run: no workloads selected") }
+        var counterPlan = CounterPlan.none
+        var counterNames = try list(counters, "counters")
+        let cpuModel = RunEnvironment.capture(gitDirectory: "/nonexistent").cpuModel
+        if let names = counterNames, names.contains("default") {
+            counterNames = names.flatMap { $0 == "default" ? CounterPlan.defaultHardware(cpuModel: cpuModel) : [$0] }
+        } else if counterNames == nil, PAPICounters.machineHasPMU {
+            counterNames = CounterPlan.defaultHardware(cpuModel: cpuModel)
+        }
+        if let names = counterNames, !names.isEmpty {
+            do { counterPlan = try CounterPlan.parse(names) } catch { throw ValidationError("\(error)") }
+            if requireCounters, let first = counterPlan.notes.first {
+                throw ValidationError("--require-counters: \(first)")
+            }
+        }
         let reference = self.reference ?? (strategyNames.contains(NoProtection.name) ? NoProtection.name : strategyNames.first)
-        return Plan(scenarios: scenarios, timing: timing, reference: reference)
+        return Plan(scenarios: scenarios, timing: timing, reference: reference, counters: counterPlan,
+                    callgrind: try callgrindSetup(windowDelay: windowDelayNanoseconds))
+    }
+}
+
+extension RunCommand {
+    /// --callgrind and --callgrind-walks: nil without --callgrind; bad input (no valgrind on PATH among
+    /// it) is one line and exit 2, before anything runs or is written.
+    func callgrindSetup(windowDelay: UInt64) throws -> CallgrindSetup? {
+        var walks = Callgrind.defaultWalks
+        if let callgrindWalks {
+            guard callgrind else { throw ValidationError("--callgrind-walks needs --callgrind") }
+            guard let n = Int(callgrindWalks), Callgrind.walkRange.contains(n) else {
+                throw ValidationError("--callgrind-walks: \"\(callgrindWalks)\" is not allowed; use a whole number from \(Callgrind.walkRange.lowerBound) to \(Callgrind.walkRange.upperBound)")
+            }
+            walks = n
+        }
+        guard callgrind else { return nil }
+        guard windowDelay == 0 else {
+            throw ValidationError("--callgrind counts instructions and --window-delay-ns spins on the clock, which no count can reproduce; drop one of them")
+        }
+        guard let valgrind = Callgrind.findValgrind() else {
+            throw ValidationError("--callgrind needs valgrind, which is not on PATH; install it (Debian: apt-get install valgrind) or drop --callgrind")
+        }
+        guard Callgrind.clientRequestsCompiled else {
+            throw ValidationError("--callgrind: this bench was built without valgrind's headers (valgrind/callgrind.h), so it cannot switch collection on; install valgrind and rebuild")
+        }
+        guard let executable = Callgrind.ownExecutable() else {
+            throw ValidationError("--callgrind: cannot find this executable (/proc/self/exe is unreadable)")
+        }
+        return CallgrindSetup(valgrind: valgrind, executable: executable, walks: walks)
     }
 }
 

@@ -23,6 +23,10 @@ public struct RepetitionResult: Sendable {
     /// Retire-to-free wait of every table freed in the measured phase (ticks).
     public var writerWait = Histogram<UInt64>(highestTrackableValue: 1 << 46, numberOfSignificantValueDigits: .two)
     public var ipisSent: UInt64?
+    /// Counter totals over the walker threads, the writer threads, and the process (SDE).
+    public var readerCounters = CounterTotals()
+    public var writerCounters = CounterTotals()
+    public var processCounters = CounterTotals()
     public var gracePeriods: Histogram<UInt64>?
     public var pinning: String = ""
 
@@ -35,11 +39,13 @@ public struct RepetitionResult: Sendable {
         walkRetries += t.retries
         leaves += t.leaves
         walkLatency.add(t.latency)
+        readerCounters.merge(t.counters)
     }
 
     mutating func absorb(_ t: WriterTally) {
         writerOps += t.ops
         writerLatency.add(t.latency)
+        writerCounters.merge(t.counters)
     }
 }
 
@@ -50,10 +56,12 @@ struct ReaderTally: Sendable {
     var uaf: UInt64 = 0
     var retries: UInt64 = 0
     var latency = Histogram<UInt64>(highestTrackableValue: 1 << 40, numberOfSignificantValueDigits: .three)
+    var counters = CounterTotals()
 }
 
 struct WriterTally: Sendable {
     var ops: UInt64 = 0
     var latency = Histogram<UInt64>(highestTrackableValue: 1 << 44, numberOfSignificantValueDigits: .three)
+    var counters = CounterTotals()
     var error: String?
 }

@@ -11,8 +11,13 @@ import Histogram
 /// contains no dynamic dispatch.
 public struct Runner: Sendable {
     public let timeBase: TimeBase
+    /// Counters read around each repetition's measured region (never inside the timed batches).
+    public let counters: CounterPlan
 
-    public init(timeBase: TimeBase) { self.timeBase = timeBase }
+    public init(timeBase: TimeBase, counters: CounterPlan = .none) {
+        self.timeBase = timeBase
+        self.counters = counters
+    }
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
@@ -121,6 +126,7 @@ public struct Runner: Sendable {
         let workload = scenario.workload
         let seedBase = scenario.seed &+ UInt64(repetition) &* 0x1_0000
         let delayTicks = UInt64(Double(scenario.windowDelayNanoseconds) * timeBase.ticksPerNanosecond)
+        let counters = self.counters
         let foreign = scenario.foreignWalkers
 
         var threads: [CPUThread] = []
@@ -134,10 +140,11 @@ public struct Runner: Sendable {
                 if cpu < readers {
                     readerSlots[cpu] = Self.readerLoop(cpu: cpu, protection: protection, walker: W.self, oracle: L.self,
                                                        mm: mm, options: options, control: control, timeBase: timeBase,
-                                                       batch: timing.batch, delayTicks: delayTicks, seed: seedBase &+ UInt64(cpu))
+                                                       batch: timing.batch, delayTicks: delayTicks, counters: counters,
+                                                       seed: seedBase &+ UInt64(cpu))
                 } else {
                     writerSlots[cpu - readers] = Self.writerLoop(cpu: cpu, protection: protection, workload: workload, mm: mm,
-                                                                 control: control, timeBase: timeBase,
+                                                                 control: control, timeBase: timeBase, counters: counters,
                                                                  seed: seedBase &+ UInt64(cpu))
                 }
                 control.finishAndWait(cpu: cpu)
@@ -149,12 +156,19 @@ public struct Runner: Sendable {
         Self.sleep(seconds: timing.warmup)
         mm.pool.resetMeasurement()
         protection.resetUpdaterCounters()
+        // Process-wide counters bracket the pool's own count of the phase.
+        var processSessions = counters.openProcess()
+        defer { for s in processSessions { s.close() } }
+        for i in processSessions.indices { processSessions[i].start() }
         let freedBefore = mm.pool.tablesFreed
         let start = TimeBase.monotonicNanoseconds()
         control.set(.measure)
         Self.sleep(seconds: timing.duration)
         control.set(.stop)
         let end = TimeBase.monotonicNanoseconds()
+        let freedInPhase = mm.pool.tablesFreed - freedBefore
+        let pendingPeak = mm.pool.tablesPendingPeak
+        for i in processSessions.indices { processSessions[i].stop() }
         let updater = protection.updaterCounters()
         let writerWaits = mm.pool.writerWaits
         let bytesPendingPeak = mm.pool.bytesPendingPeak
@@ -168,12 +182,13 @@ public struct Runner: Sendable {
 
         var m = RepetitionResult(repetition: repetition)
         m.measuredSeconds = Double(end - start) / 1e9
-        m.tablesFreed = mm.pool.tablesFreed - freedBefore
-        m.tablesPendingPeak = mm.pool.tablesPendingPeak
+        m.tablesFreed = freedInPhase
+        m.tablesPendingPeak = pendingPeak
         m.bytesPendingPeak = bytesPendingPeak
         m.writerWait = writerWaits
         m.ipisSent = updater.ipisSent
         m.gracePeriods = updater.gracePeriods
+        m.processCounters.add(processSessions, events: counters.processEvents)
         for i in 0..<readers { m.absorb(readerSlots[i]!) }
         for i in 0..<writers {
             let t = writerSlots[i]!
@@ -194,8 +209,10 @@ public struct Runner: Sendable {
 
     static func readerLoop<P: WalkProtection, W: PageWalker, L: OracleLog>(
         cpu: Int, protection: P, walker _: W.Type, oracle _: L.Type, mm: AddressSpace, options: WalkOptions,
-        control: RunControl, timeBase: TimeBase, batch: Int, delayTicks: UInt64, seed: UInt64
+        control: RunControl, timeBase: TimeBase, batch: Int, delayTicks: UInt64, counters: CounterPlan, seed: UInt64
     ) -> ReaderTally {
+        var sessions = counters.openThread()
+        defer { for s in sessions { s.close() } }
         var walker = W(mm: mm, options: options)
         var window = Window(protection: protection, cpu: cpu, log: L(pool: mm.pool, capacity: walker.oracleCapacity),
                             delayTicks: delayTicks, timeBase: timeBase)
@@ -237,7 +254,9 @@ public struct Runner: Sendable {
                 uaf = 0
                 retries = 0
                 leaves = 0
+                for i in sessions.indices { sessions[i].start() }
             }
+            let uafBefore = uaf, retriesBefore = retries
             let leavesBefore = leaves
             let t0 = timeBase.now()
             for _ in 0..<batch { oneWalk() }
@@ -251,11 +270,16 @@ public struct Runner: Sendable {
             if measuring {
                 tally.walks &+= UInt64(batch)
                 tally.leaves &+= batchLeaves
+                // The software-defined events, once per batch and only when something happened.
+                if uaf != uafBefore { wb_event_add(WB_EVENT_UAF_DETECTED, Int64(uaf &- uafBefore)) }
+                if retries != retriesBefore { wb_event_add(WB_EVENT_WALKER_RETRIES, Int64(retries &- retriesBefore)) }
                 tally.ticks &+= t1 &- t0
                 let sample = s1 &- s0
                 _ = tally.latency.record(sample > overhead ? sample - overhead : 0)
             }
         }
+        if measuring { for i in sessions.indices { sessions[i].stop() } }
+        tally.counters.add(sessions, events: counters.threadEvents)
         tally.uaf = uaf
         tally.retries = retries
         wb_consume(checksum)
@@ -263,8 +287,11 @@ public struct Runner: Sendable {
     }
 
     static func writerLoop<P: WalkProtection>(
-        cpu: Int, protection: P, workload: Workload, mm: AddressSpace, control: RunControl, timeBase: TimeBase, seed: UInt64
+        cpu: Int, protection: P, workload: Workload, mm: AddressSpace, control: RunControl, timeBase: TimeBase,
+        counters: CounterPlan, seed: UInt64
     ) -> WriterTally {
+        var sessions = counters.openThread()
+        defer { for s in sessions { s.close() } }
         var rng = SplitMix64(seed: seed)
         var tally = WriterTally()
         let kind = workload.kindType
@@ -277,6 +304,7 @@ public struct Runner: Sendable {
             if phase == .measure && !measuring {
                 measuring = true
                 tally = WriterTally()
+                for i in sessions.indices { sessions[i].start() }
             }
             let t0 = timeBase.nowOrdered()
             do {
@@ -298,6 +326,8 @@ public struct Runner: Sendable {
                 while timeBase.now() < until { wb_cpu_relax() }
             }
         }
+        if measuring { for i in sessions.indices { sessions[i].stop() } }
+        tally.counters.add(sessions, events: counters.threadEvents)
         return tally
     }
 

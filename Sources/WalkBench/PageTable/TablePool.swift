@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CWalkSupport
 import Histogram
 import Synchronization
 
@@ -134,6 +135,8 @@ public final class TablePool: @unchecked Sendable {
     public func noteRetired(_ index: TableIndex, bytes: Int) {
         // Written before the table is handed over; read by whoever frees it, after the hand-over.
         retired[index.int] = RetireRecord(tick: clock?.now() ?? 0, bytes: bytes)
+        wb_event_add(WB_EVENT_TABLES_RETIRED, 1)
+        wb_event_add(WB_EVENT_TABLES_PENDING, 1)
         Self.raisePeak(pendingPeak, to: pendingCount.wrappingAdd(1, ordering: .relaxed).newValue)
         Self.raisePeak(pendingBytesPeak, to: pendingBytes.wrappingAdd(bytes, ordering: .relaxed).newValue)
     }
@@ -158,6 +161,8 @@ public final class TablePool: @unchecked Sendable {
         for i in 0..<slotEntries { base[i].store(Entry.poison.raw, ordering: .relaxed) }
         freedCount.wrappingAdd(1, ordering: .relaxed)
         pendingCount.wrappingSubtract(1, ordering: .relaxed)
+        wb_event_add(WB_EVENT_TABLES_FREED, 1)
+        wb_event_add(WB_EVENT_TABLES_PENDING, -1)
         let record = retired[index.int]
         pendingBytes.wrappingSubtract(record.bytes, ordering: .relaxed)
         if let clock, record.tick != 0 {

@@ -49,6 +49,9 @@ public final class InterruptDomain: @unchecked Sendable {
             if seq != 0 { pending.append((t, seq)) }  // 0: the CPU is offline and runs nothing
         }
         sent.wrappingAdd(UInt64(pending.count), ordering: .relaxed)
+        wb_event_add(WB_EVENT_IPIS_SENT, Int64(pending.count))
+        let waitStart = TimeBase.monotonicNanoseconds()
+        defer { wb_event_add(WB_EVENT_IPI_WAIT_NS, Int64(TimeBase.monotonicNanoseconds() &- waitStart)) }
         for (t, seq) in pending {
             waitingFor[sender].store(t, ordering: .relaxed)
             var spins = 0

@@ -15,6 +15,9 @@ public enum Strategies {
         visitor.visit(CountedPerCPUProtection.self)
         visitor.visit(CountedIPISkipProtection.self)
         visitor.visit(CountedEarlyDecProtection.self)
+        visitor.visit(RcuMembProtection.self)
+        visitor.visit(RcuQsbrProtection.self)
+        visitor.visit(RcuMembIrqProtection.self)
     }
 
     public struct Info: Sendable, Hashable {

@@ -27,6 +27,8 @@ public enum Columns {
 /// One CSV row: column name to value. Unknown column names are a bug.
 public struct ResultRow: Sendable {
     public private(set) var values: [String: String] = [:]
+    /// Columns that depend on the run (one pair per requested counter, and the note).
+    public private(set) var counterValues: [String: String] = [:]
 
     public init() {}
 
@@ -38,7 +40,28 @@ public struct ResultRow: Sendable {
         }
     }
 
-    public func fields(_ header: [String] = Columns.all) -> [String] { header.map { values[$0] ?? "" } }
+    public func fields(_ header: [String] = Columns.all) -> [String] { header.map { values[$0] ?? counterValues[$0] ?? "" } }
+
+    /// The counter columns of `plan`: per walk over the walker threads, per operation over the writer
+    /// threads (process-wide SDE events divide the same total by both); empty when not counted.
+    public mutating func setCounters(_ plan: CounterPlan, _ m: RepetitionResult) {
+        guard !plan.isEmpty else { return }
+        let processScope = Set(plan.processEvents)
+        for e in plan.events {
+            let stem = CounterPlan.column(e)
+            let perWalkTotal = processScope.contains(e) ? m.processCounters.value(e) : m.readerCounters.value(e)
+            let perOpTotal = processScope.contains(e) ? m.processCounters.value(e) : m.writerCounters.value(e)
+            counterValues[stem + "_per_walk"] = m.walks > 0 ? perWalkTotal.flatMap { Self.number($0 / Double(m.walks), digits: 4) } : nil
+            counterValues[stem + "_per_op"] = m.writerOps > 0 ? perOpTotal.flatMap { Self.number($0 / Double(m.writerOps), digits: 4) } : nil
+        }
+        var notes = plan.notes
+        let scaled = m.readerCounters.scaledFraction.merging(m.writerCounters.scaledFraction) { min($0, $1) }
+        for e in plan.events where scaled[e] != nil {
+            notes.append(scaled[e]! > 0 ? "\(e): multiplexed, ran \(Self.number(scaled[e]! * 100, digits: 1)!)% of the time, scaled"
+                                        : "\(e): multiplexed, scaled by PAPI")
+        }
+        counterValues["counters_note"] = notes.joined(separator: "; ")
+    }
 
     /// Plain decimal, no exponent, at most `digits` decimals, trailing zeros dropped.
     public static func number(_ x: Double?, digits: Int = 3) -> String? {

@@ -20,6 +20,8 @@ public enum Validation {
         ScenarioInfo(name: "missing-barrier", summary: "counted walker publishing with a plain store and no fence (store buffering litmus): UNSAFE; the fenced forms SAFE"),
         ScenarioInfo(name: "early-dec", summary: "counted walker that decrements before its last table read (the series' v1 bug): UNSAFE"),
         ScenarioInfo(name: "rcu-fallback", summary: "batch allocation always fails, so tables are freed after a sync IPI: rcu_read_lock-only walkers UNSAFE, IRQ-off walkers SAFE"),
+        ScenarioInfo(name: S390Folding.scenario, summary: "seed 000: 3-level s390 walk across a 2 GiB region-third boundary; pXd passed by value (pudp++ walks the stack) UNSAFE, pXd_offset_lockless SAFE"),
+        ScenarioInfo(name: HighPTEKmap.scenario, summary: "seed 002: CONFIG_HIGHPTE kmap_local slot stack; nested pte_offset_map/pte_unmap SAFE, two PTE tables unmapped FIFO UNSAFE"),
     ]
 
     public struct Cell: Sendable {
@@ -81,12 +83,13 @@ public enum Validation {
             cells.append(Cell(scenario: scenario, strategy: strategy, walker: walker, expected: expected, run: run))
         }
         func harness(_ workload: Workload, _ strategy: String, _ walker: String, dispatch: String = Dispatch.none,
-                     foreign: Bool = false, batchFailRate: Double = 0) -> @Sendable (Runner, Settings) throws -> Observation {
+                     foreign: Bool = false, batchFailRate: Double = 0,
+                     minimumWindowDelay: UInt64 = 0) -> @Sendable (Runner, Settings) throws -> Observation {
             { runner, settings in
                 var s = Scenario(geometry: .x86_64_4level, workload: workload, strategy: strategy, walker: walker,
                                  readers: 1, writers: 1, timing: Timing(duration: settings.duration, warmup: 0.05, repetitions: 1))
                 s.dispatch = dispatch
-                s.windowDelayNanoseconds = settings.windowDelayNanoseconds
+                s.windowDelayNanoseconds = max(settings.windowDelayNanoseconds, minimumWindowDelay)
                 s.foreignWalkers = foreign
                 s.protectionOptions.batchFailRate = batchFailRate
                 let m = try runner.run(s)[0]
@@ -124,10 +127,22 @@ public enum Validation {
         add("early-dec", CountedEarlyDecProtection.name, LookupWalker.name, .unsafe,
             harness(storm, CountedEarlyDecProtection.name, LookupWalker.name))
         if known.contains("rcu-memb") {
-            add("rcu-fallback", "rcu-memb", LookupWalker.name, .unsafe, harness(storm, "rcu-memb", LookupWalker.name, batchFailRate: 1))
+            // The sync IPI must land while a walker holds the old pmd: several µs of signal delivery here.
+            add("rcu-fallback", "rcu-memb", LookupWalker.name, .unsafe,
+                harness(storm, "rcu-memb", LookupWalker.name, batchFailRate: 1, minimumWindowDelay: 5000))
         }
         if known.contains("rcu-memb-irq") {
-            add("rcu-fallback", "rcu-memb-irq", LookupWalker.name, .safe, harness(storm, "rcu-memb-irq", LookupWalker.name, batchFailRate: 1))
+            add("rcu-fallback", "rcu-memb-irq", LookupWalker.name, .safe,
+                harness(storm, "rcu-memb-irq", LookupWalker.name, batchFailRate: 1, minimumWindowDelay: 5000))
+        }
+        // Walk-correctness scenarios: deterministic, one CPU, no writers, so strategy "none".
+        add(S390Folding.scenario, NoProtection.name, S390Folding.byValueWalker, .unsafe) { _, _ in try S390Folding.observe(.byValue) }
+        add(S390Folding.scenario, NoProtection.name, S390Folding.locklessWalker, .safe) { _, _ in try S390Folding.observe(.lockless) }
+        add(HighPTEKmap.scenario, NoProtection.name, HighPTEKmap.nestedWalker, .safe) { runner, _ in
+            try HighPTEKmap.observe(.nested, timeBase: runner.timeBase)
+        }
+        add(HighPTEKmap.scenario, NoProtection.name, HighPTEKmap.fifoWalker, .unsafe) { runner, _ in
+            try HighPTEKmap.observe(.fifoUnmap, timeBase: runner.timeBase)
         }
         return cells
     }

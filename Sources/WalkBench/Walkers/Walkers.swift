@@ -11,6 +11,10 @@ public enum Walkers {
         visitor.visit(CallbackWalker<DirectHooks>.self)
         visitor.visit(CallbackWalker<ExistentialHooks>.self)
         visitor.visit(CallbackWalker<ClosureHooks>.self)
+        visitor.visit(CCallbackWalker<CIndirectKernel>.self)
+        visitor.visit(CCallbackWalker<CRetpolineKernel>.self)
+        visitor.visit(CCallbackWalker<CPromotedKernel>.self)
+        visitor.visit(CLookupWalker.self)
     }
 
     public struct Info: Sendable, Hashable {

@@ -1,0 +1,96 @@
+// The C walk kernels: the callback walker (walk_page_range's shape) and the lookup walker over the
+// same table memory as the Swift walkers (TablePool's entries and generations, read in place).
+//
+// One source, two builds: walk_impl.h (next to this target's sources, not public) is compiled once
+// here (CWalkKernels, names wk_plain_*) and once in CWalkKernelsRetpoline with clang -mretpoline
+// (names wk_retp_*). The types below are shared by both, so Swift sees one wk_space, one wk_ops.
+#ifndef WALKKERNELS_H
+#define WALKKERNELS_H
+
+#include <stdint.h>
+
+/// What a walk needs to know about the page table: TableMemory, LevelMath and the root, flattened.
+/// Filled once per walker by wk_space_init; read-only during walks.
+struct wk_space {
+    /// TableMemory.entries: slot_entries entries per table page, read with relaxed atomic loads.
+    uint64_t *entries;
+    /// TableMemory.generations: bumped when a table is freed (the oracle's clock).
+    uint32_t *generations;
+    uint64_t slot_entries;
+    uint64_t page_shift;
+    uint32_t root;
+    /// Number of levels, 1...5, top (index 0) to bottom.
+    uint32_t levels;
+    /// LevelMath.shifts / masks, by level from the top.
+    uint64_t shifts[5];
+    uint64_t masks[5];
+    /// Which hook a level calls (WK_PGD...WK_PTE): levels are named from the bottom, as CallbackWalker.
+    int32_t kind_of_level[5];
+    /// Each kernel level's shift (PMD_SHIFT and friends), by hook kind; page_shift for folded kinds.
+    uint64_t shift_of_kind[5];
+};
+
+/// The kernel's level names (WalkLevel), which pick the hook; also pte_hole's depth argument.
+enum { WK_PGD = 0, WK_P4D = 1, WK_PUD = 2, WK_PMD = 3, WK_PTE = 4 };
+/// enum page_walk_action (WalkAction).
+enum { WK_DESCEND = 0, WK_SKIP = 1, WK_AGAIN = 2 };
+
+/// struct mm_walk_ops: one entry hook per level and the hole hook. priv is the walk's private state.
+typedef int (*wk_entry_fn)(void *priv, uint64_t entry, uint64_t addr, uint64_t next);
+typedef void (*wk_hole_fn)(void *priv, uint64_t addr, uint64_t next, int depth);
+struct wk_ops {
+    wk_entry_fn pgd_entry;
+    wk_entry_fn p4d_entry;
+    wk_entry_fn pud_entry;
+    wk_entry_fn pmd_entry;
+    wk_entry_fn pte_entry;
+    wk_hole_fn pte_hole;
+};
+
+/// The oracle log of one walk (OracleOn): a buffer of (table << 32 | generation) records, flushed
+/// (checked) when full and at the end of the walk. Its presence turns the oracle on.
+struct wk_oracle {
+    uint64_t *records;
+    uint64_t capacity;
+    /// Validation's injected delay before a last-level table is read (Window.beforeLeafTable), in
+    /// ticks of the runner's clock: TSC ticks if delay_tsc, else CLOCK_MONOTONIC nanoseconds. 0: none.
+    uint64_t delay_ticks;
+    int32_t delay_tsc;
+};
+
+/// WalkResult, plus what the oracle saw.
+struct wk_result {
+    uint64_t leaves;
+    uint64_t frame_sum;
+    uint64_t retries;
+    /// The oracle saw a freed table (a moved generation or a poisoned read). Always 0 without oracle.
+    int32_t read_freed;
+};
+
+/// Fills `s` from the geometry (`levels` shifts and masks, top first) and the pool.
+void wk_space_init(struct wk_space *s, void *entries, void *generations, uint64_t slot_entries,
+                   uint64_t page_shift, uint32_t root, uint32_t levels,
+                   const uint64_t *shifts, const uint64_t *masks);
+
+// ---- The plain build (no retpoline): indirect calls are `call *reg`. ----
+
+/// The counting hooks of this build (CountingOps): priv must be what the walk functions set up.
+const struct wk_ops *wk_plain_counting_ops(void);
+/// Walks [start, end) calling `ops` for every entry, counting pages and summing frames with the
+/// counting hooks' private state. `oracle` NULL: oracle off (nothing logged, no delay).
+struct wk_result wk_plain_callback_walk(const struct wk_space *s, const struct wk_ops *ops,
+                                        uint64_t start, uint64_t end, struct wk_oracle *oracle);
+/// The same walk, each hook call first compared with the counting hooks and called directly when
+/// equal (INDIRECT_CALL_2 for entries, INDIRECT_CALL_1 for holes).
+struct wk_result wk_plain_callback_walk_promoted(const struct wk_space *s, const struct wk_ops *ops,
+                                                 uint64_t start, uint64_t end, struct wk_oracle *oracle);
+
+// ---- The lookup reference (plain build only). ----
+
+/// LookupWalker in C: one address, each level once, stop at the first leaf; with take_ref, take a
+/// reference on the page in PageRefs' hashed counters (`ref_counts`, 65536 of them) and re-check the
+/// leaf and the entry above it. `oracle` NULL: oracle off.
+struct wk_result wk_lookup(const struct wk_space *s, uint32_t *ref_counts, uint64_t address,
+                           int32_t take_ref, struct wk_oracle *oracle);
+
+#endif
