@@ -47,7 +47,7 @@ struct RunCommand: ParsableCommand {
     var counters: String?
     @Flag(name: .customLong("require-counters"), help: "Refuse to run (exit 2) if any requested counter cannot be counted here.")
     var requireCounters = false
-    @Flag(help: "Also count each scenario's walks under valgrind's callgrind (one walker, no writers, a fixed number of walks): adds the cg_ columns (see README).")
+    @Flag(help: "Also count each scenario's walks under valgrind's callgrind (one walker, no writers, a fixed number of walks, the same counts every run): adds cg_ir/bcm/bim/d1mr/llmr_per_walk and cg_walks.")
     var callgrind = false
     @Option(name: .customLong("callgrind-walks"), parsing: .unconditional, help: "Walks counted per scenario with --callgrind (default \(Callgrind.defaultWalks)).")
     var callgrindWalks: String?
@@ -121,7 +121,7 @@ struct RunCommand: ParsableCommand {
             if let cg = plan.callgrind, let session = callgrindSession {
                 let request = Callgrind.ChildRequest(scenario, walks: cg.walks)
                 if callgrindDone[request] == nil {
-                    warn("bench: callgrind \(scenario.label)")
+                    progress.step((i + 1) * plan.timing.repetitions, "\(scenario.label) under callgrind")
                     callgrindDone[request] = Result { try session.measure(request) }
                 }
                 switch callgrindDone[request]! {
@@ -148,6 +148,7 @@ struct RunCommand: ParsableCommand {
                 throw RunFailure(message: "could not write results: \(error)")
             }
             print(Summary.render(rows, reference: plan.reference))
+            if let note = Summary.mitigationNote(rows, spectreV2: environment.spectreV2) { print(note) }
             print("results: \(path)")
         }
 

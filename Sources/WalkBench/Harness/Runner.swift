@@ -213,36 +213,19 @@ public struct Runner: Sendable {
     ) -> ReaderTally {
         var sessions = counters.openThread()
         defer { for s in sessions { s.close() } }
-        var walker = W(mm: mm, options: options)
-        var window = Window(protection: protection, cpu: cpu, log: L(pool: mm.pool, capacity: walker.oracleCapacity),
-                            delayTicks: delayTicks, timeBase: timeBase)
-        defer { window.log.release() }
-        var rng = SplitMix64(seed: seed)
+        let walker = W(mm: mm, options: options)
         let vma = mm.vmas[0]
-        let vmaStart = vma.lowerBound
         // Walks start at a random page from which the whole span stays inside the VMA.
-        let startChoices = (vma.upperBound - vma.lowerBound) > options.span ? (vma.upperBound - vma.lowerBound) - options.span + 1 : 1
-        let pageMask = ~(mm.geometry.pageSize - 1)
+        let spanStarts = (vma.upperBound - vma.lowerBound) > options.span ? (vma.upperBound - vma.lowerBound) - options.span + 1 : 1
+        var loop = WalkLoop(walker: walker,
+                            window: Window(protection: protection, cpu: cpu, log: L(pool: mm.pool, capacity: walker.oracleCapacity),
+                                           delayTicks: delayTicks, timeBase: timeBase),
+                            rng: SplitMix64(seed: seed), vmaStart: vma.lowerBound, spanStarts: spanStarts,
+                            pageMask: ~(mm.geometry.pageSize - 1))
+        defer { loop.window.log.release() }
         let overhead = timeBase.overheadTicks
         var tally = ReaderTally()
         var measuring = false
-        var checksum: UInt64 = 0
-        var uaf: UInt64 = 0
-        var retries: UInt64 = 0
-        var leaves: UInt64 = 0
-
-        // One walk inside the strategy's window; the oracle check runs before the window closes.
-        @inline(__always) func oneWalk() {
-            let address = vmaStart &+ (rng.below(startChoices) & pageMask)
-            protection.withWalk(cpu: cpu) {
-                window.log.begin()
-                let r = walker.walk(at: address, window: &window)
-                if window.log.readFreedTable() { uaf &+= 1 }
-                checksum &+= r.frameSum
-                retries &+= UInt64(truncatingIfNeeded: r.retries)
-                leaves &+= UInt64(truncatingIfNeeded: r.leaves)
-            }
-        }
 
         control.arriveAndWait()
         while true {
@@ -251,28 +234,26 @@ public struct Runner: Sendable {
             if phase == .measure && !measuring {
                 measuring = true
                 tally = ReaderTally()
-                uaf = 0
-                retries = 0
-                leaves = 0
+                loop.resetCounts()
                 for i in sessions.indices { sessions[i].start() }
             }
-            let uafBefore = uaf, retriesBefore = retries
-            let leavesBefore = leaves
+            let uafBefore = loop.uaf, retriesBefore = loop.retries
+            let leavesBefore = loop.leaves
             let t0 = timeBase.now()
-            for _ in 0..<batch { oneWalk() }
+            for _ in 0..<batch { loop.walkOnce() }
             let t1 = timeBase.now()
-            let batchLeaves = leaves &- leavesBefore
+            let batchLeaves = loop.leaves &- leavesBefore
             protection.quiescent(cpu: cpu)
             // One walk timed alone, outside the batch, for the latency distribution.
             let s0 = timeBase.nowOrdered()
-            oneWalk()
+            loop.walkOnce()
             let s1 = timeBase.nowOrdered()
             if measuring {
                 tally.walks &+= UInt64(batch)
                 tally.leaves &+= batchLeaves
                 // The software-defined events, once per batch and only when something happened.
-                if uaf != uafBefore { wb_event_add(WB_EVENT_UAF_DETECTED, Int64(uaf &- uafBefore)) }
-                if retries != retriesBefore { wb_event_add(WB_EVENT_WALKER_RETRIES, Int64(retries &- retriesBefore)) }
+                if loop.uaf != uafBefore { wb_event_add(WB_EVENT_UAF_DETECTED, Int64(loop.uaf &- uafBefore)) }
+                if loop.retries != retriesBefore { wb_event_add(WB_EVENT_WALKER_RETRIES, Int64(loop.retries &- retriesBefore)) }
                 tally.ticks &+= t1 &- t0
                 let sample = s1 &- s0
                 _ = tally.latency.record(sample > overhead ? sample - overhead : 0)
@@ -280,9 +261,9 @@ public struct Runner: Sendable {
         }
         if measuring { for i in sessions.indices { sessions[i].stop() } }
         tally.counters.add(sessions, events: counters.threadEvents)
-        tally.uaf = uaf
-        tally.retries = retries
-        wb_consume(checksum)
+        tally.uaf = loop.uaf
+        tally.retries = loop.retries
+        wb_consume(loop.checksum)
         return tally
     }
 
@@ -339,6 +320,53 @@ public struct Runner: Sendable {
         var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
         var remaining = timespec()
         while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+    }
+}
+
+/// A walker thread's per-walk state, as one struct: `walkOnce` mutates it through `self`, which the
+/// compiler checks statically. (A nested function or closure capturing these as local variables made
+/// the compiler check exclusive access at run time, twice per walk.)
+struct WalkLoop<P: WalkProtection, W: PageWalker, L: OracleLog> {
+    var walker: W
+    var window: Window<P, L>
+    var rng: SplitMix64
+    let vmaStart: UInt64
+    let spanStarts: UInt64
+    let pageMask: UInt64
+    var checksum: UInt64 = 0
+    var uaf: UInt64 = 0
+    var retries: UInt64 = 0
+    var leaves: UInt64 = 0
+
+    init(walker: W, window: Window<P, L>, rng: SplitMix64, vmaStart: UInt64, spanStarts: UInt64, pageMask: UInt64) {
+        self.walker = walker
+        self.window = window
+        self.rng = rng
+        self.vmaStart = vmaStart
+        self.spanStarts = spanStarts
+        self.pageMask = pageMask
+    }
+
+    mutating func resetCounts() {
+        uaf = 0
+        retries = 0
+        leaves = 0
+    }
+
+    /// One walk inside the strategy's window; the oracle check runs before the window closes.
+    @inline(__always)
+    mutating func walkOnce() {
+        let address = vmaStart &+ (rng.below(spanStarts) & pageMask)
+        let protection = window.protection
+        let cpu = window.cpu
+        protection.beginWalk(cpu: cpu)
+        window.log.begin()
+        let r = walker.walk(at: address, window: &window)
+        if window.log.readFreedTable() { uaf &+= 1 }
+        protection.endWalk(cpu: cpu)
+        checksum &+= r.frameSum
+        retries &+= UInt64(truncatingIfNeeded: r.retries)
+        leaves &+= UInt64(truncatingIfNeeded: r.leaves)
     }
 }
 

@@ -38,6 +38,21 @@ public enum Summary {
         return out
     }
 
+    /// One line when the rows' builds and this machine's spectre_v2 mitigation disagree, so a retpoline
+    /// row is not read as this machine's cost (or a plain indirect call as this kernel's).
+    public static func mitigationNote(_ rows: [ResultRow], spectreV2: String) -> String? {
+        let dispatches = Set(rows.compactMap { $0["dispatch"] })
+        let retpolineRows = dispatches.contains("c-retpoline") || dispatches.contains("promoted")
+        let kernelUsesRetpolines = spectreV2.contains("Retpoline")
+        if retpolineRows && !kernelUsesRetpolines {
+            return "note: the c-retpoline/promoted rows are a -mretpoline build, but this CPU's spectre_v2 mitigation is \"\(spectreV2)\": its kernel calls indirectly without a thunk; read those rows as the thunk's cost, not this machine's"
+        }
+        if dispatches.contains("c-indirect") && kernelUsesRetpolines {
+            return "note: this kernel mitigates spectre_v2 with retpolines (\"\(spectreV2)\"): its indirect calls cost what the c-retpoline rows show; c-indirect is the unmitigated call"
+        }
+        return nil
+    }
+
     /// Rows grouped by the values of `columns`, groups in order of first appearance.
     static func group(_ rows: [ResultRow], by columns: [String]) -> [[ResultRow]] {
         var order: [[String]] = []
