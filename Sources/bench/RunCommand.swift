@@ -85,6 +85,7 @@ struct RunCommand: ParsableCommand {
         let estimate = Double(total) * (plan.timing.duration + plan.timing.warmup)
         warn("bench: \(plan.scenarios.count) scenarios × \(plan.timing.repetitions) repetitions, about \(Int(estimate.rounded(.up))) s of measurement")
 
+        if let note = plan.oversubscriptionNote { warn("bench: \(note)") }
         for note in plan.counters.notes { warn("bench: counter unavailable, its columns stay empty: \(note)") }
         var callgrindSession: Callgrind.Session?
         if let cg = plan.callgrind {
@@ -172,6 +173,8 @@ struct RunCommand: ParsableCommand {
         var counters: CounterPlan
         /// With --callgrind: what runs each scenario's counted walks.
         var callgrind: CallgrindSetup?
+        /// Why some default cells were not planned, if any were not.
+        var oversubscriptionNote: String?
     }
 
     struct CallgrindSetup {
@@ -227,7 +230,12 @@ struct RunCommand: ParsableCommand {
             }
             walkOptions.span = bytes
         }
-        let readerCounts = try counts(readers, "readers", 1...1024) ?? [1, 2]
+        let explicitReaders = try counts(readers, "readers", 1...1024)
+        let readerCounts = explicitReaders ?? [1, 2]
+        // Without --readers, no cell puts more threads than CPUs on the machine: an oversubscribed cell
+        // measures the scheduler (a preempted walker holds every waiting freer for a tick).
+        let cpus = CPUThread.allowedCPUs.count
+        var skippedOversubscribed = 0
         let writerCounts = try counts(writers, "writers", 0...64)
         var timing = Timing()
         timing.duration = try seconds(duration, "duration", default: timing.duration, allowZero: false)
@@ -270,6 +278,10 @@ struct RunCommand: ParsableCommand {
                   for d in dispatches {
                     for r in readerCounts {
                         for wr in writerCounts ?? [w.writers] {
+                            if explicitReaders == nil && r > 1 && r + wr > cpus {
+                                skippedOversubscribed += strategyNames.count
+                                continue
+                            }
                             guard r + wr <= CPUMask.maxCPUs - 1 else { throw ValidationError("--readers + --writers: at most \(CPUMask.maxCPUs - 1) threads") }
                             for s in strategyNames {
                                 var scenario = Scenario(
@@ -287,6 +299,8 @@ struct RunCommand: ParsableCommand {
             }
         }
         guard !scenarios.isEmpty else { throw ValidationError("nothing to run: no workloads selected") }
+        let oversubscriptionNote = skippedOversubscribed == 0 ? nil
+            : "\(skippedOversubscribed) default cells skipped: more threads than the \(cpus) CPUs here (ask for them with --readers)"
         var counterPlan = CounterPlan.none
         var counterNames = try list(counters, "counters")
         let cpuModel = RunEnvironment.capture(gitDirectory: "/nonexistent").cpuModel
@@ -303,7 +317,8 @@ struct RunCommand: ParsableCommand {
         }
         let reference = self.reference ?? (strategyNames.contains(NoProtection.name) ? NoProtection.name : strategyNames.first)
         return Plan(scenarios: scenarios, timing: timing, reference: reference, counters: counterPlan,
-                    callgrind: try callgrindSetup(windowDelay: windowDelayNanoseconds))
+                    callgrind: try callgrindSetup(windowDelay: windowDelayNanoseconds),
+                    oversubscriptionNote: oversubscriptionNote)
     }
 }
 

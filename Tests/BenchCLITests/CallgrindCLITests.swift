@@ -84,7 +84,7 @@ private func cgValues(_ row: [String: String]) -> [String] { Callgrind.columns.m
 
 private let cgTiming = ["--readers", "1", "--duration", "0.02", "--warmup", "0"]
 
-@Suite struct CallgrindCLITests {
+@Suite(.serialized) struct CallgrindCLITests {
     static let valgrindHere = Callgrind.findValgrind() != nil
 
     /// (a) The same scenarios twice: every cg_ value identical, run to run and repetition to repetition.

@@ -352,66 +352,54 @@ public enum Callgrind {
         return report
     }
 
-    /// The counted loop: `Runner.readerLoop`'s `oneWalk`, in batches with the strategy's `quiescent`
-    /// between them, no timer reads; collection is on only around the `walks` counted walks.
+    /// The counted loop: `Runner.readerLoop`'s walks (its `WalkLoop`, the same per-walk code), in
+    /// batches with the strategy's `quiescent` between them, no timer reads; collection is on only around
+    /// the `walks` counted walks.
     @inline(never)
     static func countedWalks<P: WalkProtection, W: PageWalker, L: OracleLog>(
         protection: P, walker _: W.Type, oracle _: L.Type, mm: AddressSpace, options: WalkOptions,
         batch: Int, walks: Int, seed: UInt64
     ) -> ChildReport {
         let cpu = 0
-        var walker = W(mm: mm, options: options)
-        var window = Window(protection: protection, cpu: cpu, log: L(pool: mm.pool, capacity: walker.oracleCapacity),
-                            delayTicks: 0, timeBase: .fallback)
-        defer { window.log.release() }
-        var rng = SplitMix64(seed: seed)
+        let walker = W(mm: mm, options: options)
         let vma = mm.vmas[0]
-        let vmaStart = vma.lowerBound
-        let startChoices = (vma.upperBound - vma.lowerBound) > options.span ? (vma.upperBound - vma.lowerBound) - options.span + 1 : 1
-        let pageMask = ~(mm.geometry.pageSize - 1)
-        var checksum: UInt64 = 0
-        var uaf: UInt64 = 0
-        var retries: UInt64 = 0
-        var leaves: UInt64 = 0
+        let spanStarts = (vma.upperBound - vma.lowerBound) > options.span ? (vma.upperBound - vma.lowerBound) - options.span + 1 : 1
+        var loop = WalkLoop(walker: walker,
+                            window: Window(protection: protection, cpu: cpu, log: L(pool: mm.pool, capacity: walker.oracleCapacity),
+                                           delayTicks: 0, timeBase: .fallback),
+                            rng: SplitMix64(seed: seed), vmaStart: vma.lowerBound, spanStarts: spanStarts,
+                            pageMask: ~(mm.geometry.pageSize - 1))
+        defer { loop.window.log.release() }
 
-        @inline(__always) func oneWalk() {
-            let address = vmaStart &+ (rng.below(startChoices) & pageMask)
-            protection.withWalk(cpu: cpu) {
-                window.log.begin()
-                let r = walker.walk(at: address, window: &window)
-                if window.log.readFreedTable() { uaf &+= 1 }
-                checksum &+= r.frameSum
-                retries &+= UInt64(truncatingIfNeeded: r.retries)
-                leaves &+= UInt64(truncatingIfNeeded: r.leaves)
-            }
-        }
-
-        @inline(__always) func run(_ n: Int) {
-            var left = n
-            while left > 0 {
-                let k = min(left, batch)
-                for _ in 0..<k { oneWalk() }
-                protection.quiescent(cpu: cpu)
-                left -= k
-            }
-        }
-
-        run(warmupWalks)
-        uaf = 0
-        retries = 0
-        leaves = 0
+        walkBatches(&loop, protection: protection, cpu: cpu, walks: warmupWalks, batch: batch)
+        loop.resetCounts()
         wb_callgrind_zero_stats()
         wb_callgrind_toggle_collect()
-        run(walks)
+        walkBatches(&loop, protection: protection, cpu: cpu, walks: walks, batch: batch)
         wb_callgrind_toggle_collect()
-        wb_consume(checksum)
+        wb_consume(loop.checksum)
 
         var report = ChildReport()
         report.walks = UInt64(walks)
-        report.leaves = leaves
-        report.uaf = uaf
-        report.retries = retries
+        report.leaves = loop.leaves
+        report.uaf = loop.uaf
+        report.retries = loop.retries
         return report
+    }
+
+    /// `walks` walks in batches of `batch`, `quiescent` after each. The loop state is an inout
+    /// parameter, not a captured variable, so its exclusive access is checked statically (see WalkLoop).
+    @inline(__always)
+    static func walkBatches<P: WalkProtection, W: PageWalker, L: OracleLog>(
+        _ loop: inout WalkLoop<P, W, L>, protection: P, cpu: Int, walks: Int, batch: Int
+    ) {
+        var left = walks
+        while left > 0 {
+            let k = min(left, batch)
+            for _ in 0..<k { loop.walkOnce() }
+            protection.quiescent(cpu: cpu)
+            left -= k
+        }
     }
 
     // MARK: The parent: running valgrind and reading its output

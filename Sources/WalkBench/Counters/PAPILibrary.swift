@@ -13,8 +13,18 @@ enum PAPILibrary {
         }
         let rc = wb_papi_thread_init()
         guard rc == PAPI_OK else { return "PAPI_thread_init: \(message(rc))" }
+        // Resolve the SDE names now, once: libpapi 7.0 crashed resolving them again from another
+        // thread after a first event set had come and gone (seen in the tests here).
+        for name in WalkBenchEvents.names {
+            var code: Int32 = 0
+            let full = "\(SDECounters.prefix)\(SDECounters.library)::\(name)"
+            if PAPI_event_name_to_code(full, &code) == PAPI_OK { sdeCodes.withLock { $0[full] = code } }
+        }
         return nil
     }()
+
+    /// Codes of the walkbench SDE events, resolved at initialisation.
+    static let sdeCodes = Mutex<[String: Int32]>([:])
 
     /// Whether the kernel exposes a CPU PMU to perf_event (which PAPI's hardware events need).
     static let hasCPUPMU = RunEnvironment.read("/sys/bus/event_source/devices/cpu/type") != nil
@@ -51,16 +61,19 @@ enum PAPILibrary {
         let events: [String]
         let codes: [Int32]
         var set = wb_papi_null()
+        var registered = false
         var ok = false
         var multiplexed = false
         var values: [String: Double] = [:]
         var scaled: [String: Double] = [:]
 
-        init(events: [String], codes: [Int32], registerThread: Bool) {
+        /// Opens the set on the calling thread, which PAPI must know as a thread until `close`: PAPI keys
+        /// its per-thread state by pthread id, and ids of exited threads are reused.
+        init(events: [String], codes: [Int32]) {
             self.events = events
             self.codes = codes
             guard !events.isEmpty else { return }
-            if registerThread { PAPI_register_thread() }
+            registered = PAPI_register_thread() == PAPI_OK
             guard PAPI_create_eventset(&set) == PAPI_OK else { return }
             var rc = PAPI_add_events(set, UnsafeMutablePointer(mutating: codes), Int32(codes.count))
             if rc == PAPI_ECNFLCT || rc > 0 {
@@ -87,10 +100,12 @@ enum PAPILibrary {
         }
 
         func close() {
-            guard set != wb_papi_null() else { return }
-            var s = set
-            PAPI_cleanup_eventset(s)
-            PAPI_destroy_eventset(&s)
+            if set != wb_papi_null() {
+                var s = set
+                PAPI_cleanup_eventset(s)
+                PAPI_destroy_eventset(&s)
+            }
+            if registered { PAPI_unregister_thread() }
         }
     }
 }
@@ -129,7 +144,7 @@ public struct PAPICounters: CounterSource {
         self.codes = codes
     }
 
-    public func open() -> any CounterSession { PAPILibrary.Session(events: usable, codes: codes, registerThread: true) }
+    public func open() -> any CounterSession { PAPILibrary.Session(events: usable, codes: codes) }
 
     /// Whether the kernel exposes a CPU PMU (what the default hardware set needs).
     public static var machineHasPMU: Bool { PAPILibrary.hasCPUPMU }
@@ -165,9 +180,10 @@ public struct SDECounters: CounterSource {
                                    + WalkBenchEvents.names.map { "\(Self.prefix)\(Self.library)::\($0)" }.joined(separator: ", "))
             }
             if let failure = PAPILibrary.failure { why[e] = "\(e): \(failure)"; continue }
-            var code: Int32 = 0
-            let rc = PAPI_event_name_to_code(e, &code)
-            guard rc == PAPI_OK else { why[e] = "\(e): PAPI_event_name_to_code: \(PAPILibrary.message(rc))"; continue }
+            guard let code = PAPILibrary.sdeCodes.withLock({ $0[e] }) else {
+                why[e] = "\(e): PAPI's sde component did not resolve it (is libsde's API found in this executable?)"
+                continue
+            }
             usable.append(e)
             codes.append(code)
         }
@@ -176,7 +192,7 @@ public struct SDECounters: CounterSource {
         self.codes = codes
     }
 
-    public func open() -> any CounterSession { PAPILibrary.Session(events: usable, codes: codes, registerThread: false) }
+    public func open() -> any CounterSession { PAPILibrary.Session(events: usable, codes: codes) }
 }
 
 /// The SDE counters walkbench exports (their storage is C, in walkevents.h).
