@@ -133,6 +133,8 @@ struct BadInput: Sendable, CustomTestStringConvertible {
 private let badInputs: [BadInput] = [
     BadInput(label: "--strategies bogus", arguments: ["--strategies", "bogus"], mentions: ["bogus", "mmap-lock"]),
     BadInput(label: "--walkers nope", arguments: ["--walkers", "nope"], mentions: ["nope"]),
+    BadInput(label: "--dispatch vtable", arguments: ["--walkers", "callback", "--dispatch", "vtable"], mentions: ["vtable", "c-retpoline"]),
+    BadInput(label: "--span 0", arguments: ["--span", "0"], mentions: ["0"]),
     BadInput(label: "--workloads nope", arguments: ["--workloads", "nope"], mentions: ["nope"]),
     BadInput(label: "--geometry vax", arguments: ["--geometry", "vax"], mentions: ["vax"]),
     BadInput(label: "--duration 0", arguments: ["--duration", "0"], mentions: ["0", "--duration"]),

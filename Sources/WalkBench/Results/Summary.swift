@@ -24,6 +24,10 @@ public enum Summary {
                     guard let c, let refCost, refCost > 0 else { return "-" }
                     return ResultRow.number(c / refCost, digits: 2)!
                 })
+                // Range walkers: the cost per page found, which compares walkers and dispatch kinds per entry.
+                if first["walker"] != LookupWalker.name && first["walker"] != "lookup-c" {
+                    table.append(["", "ns/leaf"] + perStrategy.map { median($0, "ns_per_leaf_mean").map(fmt) ?? "-" })
+                }
                 if line.contains(where: { ($0["writers"] ?? "0") != "0" }) {
                     table.append(["", "free wait µs p50"] + perStrategy.map { median($0, "writer_wait_us_p50").map(fmt) ?? "-" })
                     table.append(["", "writer op µs p50"] + perStrategy.map { median($0, "writer_latency_us_p50").map(fmt) ?? "-" })
@@ -70,6 +74,7 @@ public enum Summary {
     }
 
     static func fmt(_ v: Double) -> String {
+        if v < 1 { return ResultRow.number(v, digits: 3)! }
         if v >= 100 { return ResultRow.number(v, digits: 0)! }
         if v >= 10 { return ResultRow.number(v, digits: 1)! }
         return ResultRow.number(v, digits: 2)!
