@@ -6,85 +6,6 @@ import Foundation
 import Testing
 import WalkBench
 
-// MARK: - Running the binary
-
-/// The package root: this file is Tests/BenchCLITests/BenchCLITests.swift.
-private let packageRoot: URL = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent()  // Tests/BenchCLITests
-    .deletingLastPathComponent()  // Tests
-    .deletingLastPathComponent()  // package root
-
-private let benchPath: String = packageRoot.appendingPathComponent(".build/debug/bench").path
-
-/// What one run of `bench` left behind.
-private struct BenchResult {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-
-    /// The non-empty lines of stderr.
-    var stderrLines: [String] {
-        stderr.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).map(String.init)
-            .filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
-    }
-
-    var transcript: String { "exit \(status)\n--- stdout ---\n\(stdout)\n--- stderr ---\n\(stderr)" }
-}
-
-/// A fresh directory under the system temporary directory, removed by `remove()`.
-private struct TempDir {
-    let url: URL
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("walkbench-cli-\(UUID().uuidString)", isDirectory: true)
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-
-    func write(_ name: String, _ text: String) throws {
-        try text.write(toFile: path(name), atomically: true, encoding: .utf8)
-    }
-
-    func contents() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: url.path) }
-
-    func remove() { try? FileManager.default.removeItem(at: url) }
-}
-
-/// Runs `bench` with `arguments`, the working directory set to `workDir`, and returns its exit
-/// status, stdout and stderr. Output is captured through files in a separate temporary directory
-/// (no pipe can fill up and block the child, and `workDir` stays as the binary left it).
-private func runBench(_ arguments: [String], in workDir: TempDir) throws -> BenchResult {
-    try #require(
-        FileManager.default.isExecutableFile(atPath: benchPath),
-        "bench executable not found at \(benchPath): run `swift build --product bench` first (the README's test command builds it before `swift test`)"
-    )
-    let capture = try TempDir()
-    defer { capture.remove() }
-    let outPath = capture.path("stdout"), errPath = capture.path("stderr")
-    try #require(FileManager.default.createFile(atPath: outPath, contents: nil), "cannot create \(outPath)")
-    try #require(FileManager.default.createFile(atPath: errPath, contents: nil), "cannot create \(errPath)")
-    let outHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-    let errHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: benchPath)
-    process.arguments = arguments
-    process.currentDirectoryURL = workDir.url
-    process.standardInput = FileHandle.nullDevice
-    process.standardOutput = outHandle
-    process.standardError = errHandle
-    try process.run()
-    process.waitUntilExit()
-    try outHandle.close()
-    try errHandle.close()
-
-    let stdout = try String(contentsOfFile: outPath, encoding: .utf8)
-    let stderr = try String(contentsOfFile: errPath, encoding: .utf8)
-    return BenchResult(status: process.terminationStatus, stdout: stdout, stderr: stderr)
-}
-
 /// The frozen leading CSV columns: the contract with every existing reader of result files.
 private let frozenLeadingColumns: [String] = [
     "run_id", "timestamp_utc", "host", "cpu_model", "logical_cpus", "kernel", "spectre_v2", "toolchain", "build",
@@ -287,5 +208,35 @@ struct BenchCLITests {
         #expect(rows[0]["workload"] == "tiny-storm")
         #expect(rows[0]["mapped_bytes"] == "8388608")
         #expect(rows[0]["strategy"] == "none")
+    }
+
+    /// In its own process the strategies' software-defined events are exact: `none` sends no IPI,
+    /// irq-disable one shootdown per unmap, and every unmap-storm operation frees a table.
+    @Test func softwareDefinedEventsAreExact() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let csv = dir.path("sde.csv")
+        let r = try runBench([
+            "run", "--strategies", "none,irq-disable", "--workloads", "unmap-storm", "--readers", "1", "--writers", "1",
+            "--duration", "0.2", "--warmup", "0", "--repetitions", "1",
+            "--counters", "sde:::walkbench::ipis_sent,sde:::walkbench::tables_freed", "--output", csv,
+        ], in: dir)
+        try #require(r.status == 0, "\(r.transcript)")
+        let rows = CSV.parse(try String(contentsOfFile: csv, encoding: .utf8))
+        let header = rows[0]
+        func value(_ row: [String], _ column: String) throws -> Double {
+            let i = try #require(header.firstIndex(of: column), "no column \(column)")
+            return try #require(Double(row[i]), "\(column) = \(row[i])")
+        }
+        let byStrategy = Dictionary(uniqueKeysWithValues: rows.dropFirst().map { ($0[header.firstIndex(of: "strategy")!], $0) })
+        let none = try #require(byStrategy["none"]), irq = try #require(byStrategy["irq-disable"])
+        #expect(try value(none, "sde___walkbench__ipis_sent_per_op") == 0)
+        #expect(try value(irq, "sde___walkbench__ipis_sent_per_op") >= 0.95)
+        #expect(try value(irq, "sde___walkbench__ipis_sent_per_op") <= 1.05)
+        for row in [none, irq] {
+            #expect(try value(row, "sde___walkbench__tables_freed_per_op") >= 0.95)
+            #expect(try value(row, "sde___walkbench__tables_freed_per_op") <= 1.05)
+            #expect(row[header.firstIndex(of: "counters_note")!] == "")
+        }
     }
 }

@@ -7,68 +7,11 @@ import Foundation
 import Testing
 import WalkBench
 
-private let cgPackageRoot: URL = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent()  // Tests/BenchCLITests
-    .deletingLastPathComponent()  // Tests
-    .deletingLastPathComponent()  // package root
-
-private let cgBenchPath: String = cgPackageRoot.appendingPathComponent(".build/debug/bench").path
-
-private struct CGRun {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-    var stderrLines: [String] {
-        stderr.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).map(String.init)
-            .filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
-    }
-    var transcript: String { "exit \(status)\n--- stdout ---\n\(stdout)\n--- stderr ---\n\(stderr)" }
-}
-
 /// A fresh working directory holding a small read-mostly workload file, `small.json` (8 MiB, dense).
-private struct CGWorkDir {
-    let url: URL
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("walkbench-cgcli-\(UUID().uuidString)", isDirectory: true)
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        try #"{ "name": "rm-small", "kind": "read-mostly", "mapped": "8MiB" }"#
-            .write(to: url.appendingPathComponent("small.json"), atomically: true, encoding: .utf8)
-    }
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-    func remove() { try? FileManager.default.removeItem(at: url) }
-}
-
-/// Runs `bench` in `dir`; `path` replaces PATH in its environment when given.
-private func cgRunBench(_ arguments: [String], in dir: CGWorkDir, path: String? = nil) throws -> CGRun {
-    try #require(FileManager.default.isExecutableFile(atPath: cgBenchPath),
-                 "bench executable not found at \(cgBenchPath): run `swift build --product bench` first")
-    let out = dir.path(".stdout-\(UUID().uuidString)"), err = dir.path(".stderr-\(UUID().uuidString)")
-    defer {
-        try? FileManager.default.removeItem(atPath: out)
-        try? FileManager.default.removeItem(atPath: err)
-    }
-    #expect(FileManager.default.createFile(atPath: out, contents: nil))
-    #expect(FileManager.default.createFile(atPath: err, contents: nil))
-    let outHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
-    let errHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: cgBenchPath)
-    process.arguments = arguments
-    process.currentDirectoryURL = dir.url
-    if let path {
-        var env = ProcessInfo.processInfo.environment
-        env["PATH"] = path
-        process.environment = env
-    }
-    process.standardInput = FileHandle.nullDevice
-    process.standardOutput = outHandle
-    process.standardError = errHandle
-    try process.run()
-    process.waitUntilExit()
-    try outHandle.close()
-    try errHandle.close()
-    return CGRun(status: process.terminationStatus, stdout: try String(contentsOfFile: out, encoding: .utf8),
-                 stderr: try String(contentsOfFile: err, encoding: .utf8))
+private func makeWorkDir() throws -> TempDir {
+    let dir = try TempDir()
+    try dir.write("small.json", #"{ "name": "rm-small", "kind": "read-mostly", "mapped": "8MiB" }"#)
+    return dir
 }
 
 /// The data rows of a result CSV, keyed by column; checks the cg_ columns close the header.
@@ -91,10 +34,10 @@ private let cgTiming = ["--readers", "1", "--duration", "0.02", "--warmup", "0"]
     /// (b, lookup) Ir per walk is plausible, and irq-disable costs instructions over none.
     @Test(.enabled(if: valgrindHere, "valgrind is not on PATH"))
     func twoRunsCountTheSame() throws {
-        let dir = try CGWorkDir()
+        let dir = try makeWorkDir()
         defer { dir.remove() }
         func run(_ output: String) throws -> [[String: String]] {
-            let r = try cgRunBench(["run", "--callgrind", "--callgrind-walks", "2000", "--strategies", "none,irq-disable",
+            let r = try runBench(["run", "--callgrind", "--callgrind-walks", "2000", "--strategies", "none,irq-disable",
                                     "--walkers", "lookup", "--workload-file", "small.json", "--repetitions", "2",
                                     "--output", output] + cgTiming, in: dir)
             try #require(r.status == 0, "\(r.transcript)")
@@ -126,11 +69,11 @@ private let cgTiming = ["--readers", "1", "--duration", "0.02", "--warmup", "0"]
     /// branch mispredictions, not more: that is what is asserted, on the same C source built both ways.
     @Test(.enabled(if: valgrindHere, "valgrind is not on PATH"))
     func retpolineShowsAsInstructionsNotIndirectMispredictions() throws {
-        let dir = try CGWorkDir()
+        let dir = try makeWorkDir()
         defer { dir.remove() }
         let kinds = Walkers.dispatches(of: "callback")
         let pair = kinds.contains("c-retpoline") && kinds.contains("c-indirect") ? ("c-indirect", "c-retpoline") : ("direct", "existential")
-        let r = try cgRunBench(["run", "--callgrind", "--callgrind-walks", "300", "--strategies", "none", "--walkers", "callback",
+        let r = try runBench(["run", "--callgrind", "--callgrind-walks", "300", "--strategies", "none", "--walkers", "callback",
                                 "--dispatch", "\(pair.0),\(pair.1)", "--span", "64KiB", "--workload-file", "small.json",
                                 "--repetitions", "1", "--output", "cb.csv"] + cgTiming, in: dir)
         try #require(r.status == 0, "\(r.transcript)")
@@ -151,11 +94,11 @@ private let cgTiming = ["--readers", "1", "--duration", "0.02", "--warmup", "0"]
 
     /// (c) --callgrind with no valgrind on PATH: one line naming valgrind, exit 2, nothing written.
     @Test func noValgrindOnPathIsBadInput() throws {
-        let dir = try CGWorkDir()
+        let dir = try makeWorkDir()
         defer { dir.remove() }
         let emptyBin = dir.path("empty-bin")
         try FileManager.default.createDirectory(atPath: emptyBin, withIntermediateDirectories: true)
-        let r = try cgRunBench(["run", "--callgrind", "--strategies", "none", "--workload-file", "small.json",
+        let r = try runBench(["run", "--callgrind", "--strategies", "none", "--workload-file", "small.json",
                                 "--repetitions", "1", "--output", "out.csv"] + cgTiming, in: dir, path: emptyBin)
         #expect(r.status == 2, "\(r.transcript)")
         #expect(r.stderrLines.count == 1, "\(r.transcript)")
@@ -166,7 +109,7 @@ private let cgTiming = ["--readers", "1", "--duration", "0.02", "--warmup", "0"]
 
         // Without --callgrind the same PATH is no problem for the checks (the run is not started here:
         // --callgrind-walks alone is refused first).
-        let alone = try cgRunBench(["run", "--callgrind-walks", "10", "--strategies", "none", "--workload-file", "small.json",
+        let alone = try runBench(["run", "--callgrind-walks", "10", "--strategies", "none", "--workload-file", "small.json",
                                     "--output", "out.csv"] + cgTiming, in: dir, path: emptyBin)
         #expect(alone.status == 2 && alone.stderrLines.count == 1 && alone.stderr.contains("--callgrind-walks needs --callgrind"),
                 "\(alone.transcript)")
@@ -179,9 +122,9 @@ private let cgTiming = ["--readers", "1", "--duration", "0.02", "--warmup", "0"]
         (["--callgrind", "--window-delay-ns", "100"], "--window-delay-ns"),
     ])
     func badCallgrindOptions(_ options: [String], _ mention: String) throws {
-        let dir = try CGWorkDir()
+        let dir = try makeWorkDir()
         defer { dir.remove() }
-        let r = try cgRunBench(["run", "--strategies", "none", "--workload-file", "small.json", "--output", "out.csv"]
+        let r = try runBench(["run", "--strategies", "none", "--workload-file", "small.json", "--output", "out.csv"]
                                + options + cgTiming, in: dir)
         #expect(r.status == 2, "\(r.transcript)")
         #expect(r.stderrLines.count == 1 && r.stderr.contains(mention), "\(r.transcript)")

@@ -106,13 +106,13 @@ public final class CountedPerCPUProtection: WalkProtection {
 ///
 /// Why not the alternative: the freer saves the IPI round whenever walkers are idle, but every walker
 /// pays the count and both fences on top of the interrupt mask: the cost moves to the readers.
-public final class CountedIPISkipProtection: WalkProtection {
+public final class CountedIPISkipProtection: InterruptDriven {
     public static let name = "counted-ipi-skip"
     public static let summary = "walkers mask interrupts and count (atomic + smp_mb); the freer IPIs the cpumask only when the count is non-zero"
     public static let guaranteesSafety = true
 
     private let walkers = PerCPUCounters(cpuCount: 1)
-    private let interrupts: InterruptDomain
+    public let interrupts: InterruptDomain
     private let mm: AddressSpace
     private let waiting = PendingTables()
 
@@ -120,9 +120,6 @@ public final class CountedIPISkipProtection: WalkProtection {
         interrupts = try InterruptDomain(cpuCount: context.cpuCount)
         mm = context.mm
     }
-
-    public func cpuStarted(_ cpu: Int) { interrupts.bind(cpu) }
-    public func cpuStopping(_ cpu: Int) { interrupts.unbind(cpu) }
 
     @inline(__always) public func beginWalk(cpu: Int) {
         interrupts.irqDisable(cpu)
@@ -148,10 +145,6 @@ public final class CountedIPISkipProtection: WalkProtection {
     }
 
     public func drain() {}
-
-    public func updaterCounters() -> UpdaterCounters { UpdaterCounters(ipisSent: interrupts.ipisSent) }
-    public func resetUpdaterCounters() { interrupts.resetCounters() }
-    public func waitDescription(cpu: Int) -> String? { interrupts.waitDescription(cpu: cpu) }
 }
 
 /// `counted-early-dec` (validation only, deliberately broken): `counted` with the decrement moved

@@ -79,6 +79,20 @@ public final class InterruptDomain: @unchecked Sendable {
     }
 }
 
+/// A strategy whose CPUs take IPIs: each thread becomes its simulated CPU in the domain, and the
+/// IPIs its freer sends are its updater-side counters.
+public protocol InterruptDriven: WalkProtection {
+    var interrupts: InterruptDomain { get }
+}
+
+extension InterruptDriven {
+    public func cpuStarted(_ cpu: Int) { interrupts.bind(cpu) }
+    public func cpuStopping(_ cpu: Int) { interrupts.unbind(cpu) }
+    public func updaterCounters() -> UpdaterCounters { UpdaterCounters(ipisSent: interrupts.ipisSent) }
+    public func resetUpdaterCounters() { interrupts.resetCounters() }
+    public func waitDescription(cpu: Int) -> String? { interrupts.waitDescription(cpu: cpu) }
+}
+
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -14,12 +14,12 @@ import Synchronization
 /// Why not the alternative: walkers pay almost nothing (a store each way), but every free costs an IPI
 /// round to all CPUs that ran the mm, and the freer's latency is the slowest walker's window plus
 /// signal delivery. RCU table freeing moves that cost off the freer's critical path.
-public final class IrqDisableProtection: WalkProtection {
+public final class IrqDisableProtection: InterruptDriven {
     public static let name = "irq-disable"
     public static let summary = "walkers mask interrupts (a store); the freer IPIs the mm's cpumask and waits for every ack"
     public static let guaranteesSafety = true
 
-    private let interrupts: InterruptDomain
+    public let interrupts: InterruptDomain
     private let mm: AddressSpace
     private let gather = PendingTables()
 
@@ -27,9 +27,6 @@ public final class IrqDisableProtection: WalkProtection {
         interrupts = try InterruptDomain(cpuCount: context.cpuCount)
         mm = context.mm
     }
-
-    public func cpuStarted(_ cpu: Int) { interrupts.bind(cpu) }
-    public func cpuStopping(_ cpu: Int) { interrupts.unbind(cpu) }
 
     @inline(__always) public func beginWalk(cpu: Int) { interrupts.irqDisable(cpu) }
     @inline(__always) public func endWalk(cpu: Int) { interrupts.irqEnable(cpu) }
@@ -44,8 +41,4 @@ public final class IrqDisableProtection: WalkProtection {
     }
 
     public func drain() {}
-
-    public func updaterCounters() -> UpdaterCounters { UpdaterCounters(ipisSent: interrupts.ipisSent) }
-    public func resetUpdaterCounters() { interrupts.resetCounters() }
-    public func waitDescription(cpu: Int) -> String? { interrupts.waitDescription(cpu: cpu) }
 }

@@ -3,6 +3,9 @@ import Testing
 
 /// The counter path end to end: the strategies' software-defined events read back through PAPI, perf
 /// software events per thread, and PAPI hardware events either counted (PMU) or explained (no PMU).
+/// SDE counts are process-wide and other suites run in this process at the same time, so these tests
+/// check only what their pollution cannot fake (lower bounds); the exact checks run the binary in its
+/// own process (BenchCLITests.softwareDefinedEventsAreExact).
 @Suite(.serialized) struct CounterTests {
     func run(_ strategy: String, _ counters: [String], workload: Workload = UnmapStorm.preset) throws -> (RepetitionResult, CounterPlan) {
         let plan = try CounterPlan.parse(counters)
@@ -21,18 +24,14 @@ import Testing
         #expect(ipis > 0)
         // The SDE window brackets the measured phase, so it sees at least what the run counted itself.
         #expect(freed >= Double(m.tablesFreed))
-        // The SDE window closes a little after the pool's count (after PAPI_stop, which under load can
-        // take a while): a bound against double counting, not an equality.
-        #expect(freed <= 2 * Double(m.tablesFreed) + 100)
         var row = ResultRow()
         row.setCounters(plan, m)
         #expect(Double(row.fields(plan.columns)[0])! > 0)  // sde___walkbench__ipis_sent_per_walk
     }
 
-    @Test func noneSendsNoIPIs() throws {
-        let (m, _) = try run(NoProtection.name, ["sde:::walkbench::ipis_sent", "sde:::walkbench::uaf_detected"])
-        #expect(m.processCounters.value("sde:::walkbench::ipis_sent") == 0)
-        #expect(m.processCounters.value("sde:::walkbench::uaf_detected") == Double(m.uafDetected))
+    @Test func walkerEventsReachTheSDECounters() throws {
+        let (m, _) = try run(NoProtection.name, ["sde:::walkbench::uaf_detected"])
+        #expect(m.processCounters.value("sde:::walkbench::uaf_detected") ?? -1 >= Double(m.uafDetected))
     }
 
     @Test func perfSoftwareEventsCountPerThread() throws {
