@@ -31,13 +31,25 @@ enum PAPILibrary {
         || RunEnvironment.read("/sys/bus/event_source/devices/cpu_core/type") != nil
     static let noPMU = "; this machine exposes no hardware PMU to perf_event (no /sys/bus/event_source/devices/cpu: a VM without PMU passthrough?)"
 
+    /// Runs `body` with the calling thread known to PAPI. libpapi 7.0 dereferenced a missing per-thread
+    /// record (a crash at 0x54) when a thread it had never seen resolved a name after other threads'
+    /// event sets had come and gone.
+    static func onRegisteredThread<R>(_ body: () throws -> R) rethrows -> R {
+        let registered = PAPI_register_thread() == PAPI_OK
+        defer { if registered { PAPI_unregister_thread() } }
+        return try body()
+    }
+
     static func message(_ rc: Int32) -> String {
         guard let s = PAPI_strerror(rc) else { return "error \(rc)" }
         return "\(String(cString: s)) (\(rc))"
     }
 
-    /// An event set holding `codes`, started and stopped once: nil if it works, else why not.
-    static func probe(_ code: Int32) -> String? {
+    /// An event set holding `code`, started and stopped once (on a registered thread): nil if it works,
+    /// else why not.
+    static func probe(_ code: Int32) -> String? { onRegisteredThread { probeHere(code) } }
+
+    private static func probeHere(_ code: Int32) -> String? {
         var set = wb_papi_null()
         var rc = PAPI_create_eventset(&set)
         guard rc == PAPI_OK else { return "PAPI_create_eventset: \(message(rc))" }
@@ -130,7 +142,7 @@ public struct PAPICounters: CounterSource {
             for e in events {
                 var code: Int32 = 0
                 // A name PAPI cannot resolve (ENOEVNT, or ECMP from the component asked) is bad input.
-                let rc = PAPI_event_name_to_code(e, &code)
+                let rc = PAPILibrary.onRegisteredThread { PAPI_event_name_to_code(e, &code) }
                 guard rc == PAPI_OK else {
                     throw CounterError(description: "--counters: unknown event \"\(e)\" (\(PAPILibrary.message(rc))); allowed: PAPI presets (PAPI_TOT_INS, ...), native event names, perf::NAME, sde:::walkbench::NAME")
                 }
@@ -153,7 +165,7 @@ public struct PAPICounters: CounterSource {
     static func resolves(_ name: String) -> Bool {
         guard PAPILibrary.failure == nil else { return false }
         var code: Int32 = 0
-        return PAPI_event_name_to_code(name, &code) == PAPI_OK
+        return PAPILibrary.onRegisteredThread { PAPI_event_name_to_code(name, &code) } == PAPI_OK
     }
 }
 
