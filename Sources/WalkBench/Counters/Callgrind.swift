@@ -279,40 +279,15 @@ public enum Callgrind {
     /// `Runner` does, warms up, counts `request.walks` walks between two collection toggles, tears down.
     /// Natively (not under valgrind) the toggles do nothing, so this is also what the tests call.
     public static func runChild(_ request: ChildRequest) throws -> ChildReport {
-        let scenario = request.scenario
-        var launcher = ChildStrategyLauncher(scenario: scenario, walks: request.walks)
-        Strategies.forEach(&launcher)
-        guard let outcome = launcher.outcome else {
-            throw Failure(description: "no strategy \(scenario.strategy) / walker \(scenario.walker) (\(scenario.dispatch)) in the registries")
-        }
-        return try outcome.get()
+        try request.scenario.withConcreteTypes(CountedWalks(walks: request.walks))
     }
 
-    private struct ChildStrategyLauncher: StrategyVisitor {
-        let scenario: Scenario
+    private struct CountedWalks: ScenarioBody {
         let walks: Int
-        var outcome: Result<ChildReport, Error>?
-
-        mutating func visit<P: WalkProtection>(_ strategy: P.Type) {
-            guard P.name == scenario.strategy else { return }
-            var walkers = ChildWalkerLauncher<P>(scenario: scenario, walks: walks)
-            Walkers.forEach(&walkers)
-            outcome = walkers.outcome
-        }
-    }
-
-    private struct ChildWalkerLauncher<P: WalkProtection>: WalkerVisitor {
-        let scenario: Scenario
-        let walks: Int
-        var outcome: Result<ChildReport, Error>?
-
-        mutating func visit<W: PageWalker>(_ walker: W.Type) {
-            guard W.name == scenario.walker && W.dispatch == scenario.dispatch else { return }
-            let (s, n) = (scenario, walks)
-            outcome = Result {
-                s.oracle ? try Callgrind.countSpecialised(s, walks: n, P.self, W.self, OracleOn.self)
-                         : try Callgrind.countSpecialised(s, walks: n, P.self, W.self, OracleOff.self)
-            }
+        func run<P: WalkProtection, W: PageWalker, L: OracleLog>(
+            _ scenario: Scenario, _: P.Type, _: W.Type, _: L.Type
+        ) throws -> ChildReport {
+            try Callgrind.countSpecialised(scenario, walks: walks, P.self, W.self, L.self)
         }
     }
 
@@ -322,13 +297,7 @@ public enum Callgrind {
     ) throws -> ChildReport {
         // No clock is read in the counted region; the fallback clock spares a calibration.
         let timeBase = TimeBase.fallback
-        let vma = try Runner.vma(for: scenario.workload, geometry: scenario.geometry).get()
-        let mm = try AddressSpace(geometry: scenario.geometry, mappedBytes: vma.upperBound - vma.lowerBound, clock: nil)
-        mm.addVMA(vma)
-        var populateRNG = SplitMix64(seed: scenario.seed)
-        try mm.lock.withWriteLock {
-            try mm.populate(vma, density: scenario.workload.density, hugeFraction: scenario.workload.hugeFraction, rng: &populateRNG)
-        }
+        let mm = try Runner.buildAddressSpace(scenario, clock: nil)
         // As Runner: one CPU per thread (the walker) plus the controller's, for tear-down.
         let protection = try P(ProtectionContext(mm: mm, cpuCount: 2, options: scenario.protectionOptions, timeBase: timeBase))
         let cpu = 0
@@ -361,14 +330,8 @@ public enum Callgrind {
         batch: Int, walks: Int, seed: UInt64
     ) -> ChildReport {
         let cpu = 0
-        let walker = W(mm: mm, options: options)
-        let vma = mm.vmas[0]
-        let spanStarts = (vma.upperBound - vma.lowerBound) > options.span ? (vma.upperBound - vma.lowerBound) - options.span + 1 : 1
-        var loop = WalkLoop(walker: walker,
-                            window: Window(protection: protection, cpu: cpu, log: L(pool: mm.pool, capacity: walker.oracleCapacity),
-                                           delayTicks: 0, timeBase: .fallback),
-                            rng: SplitMix64(seed: seed), vmaStart: vma.lowerBound, spanStarts: spanStarts,
-                            pageMask: ~(mm.geometry.pageSize - 1))
+        var loop = WalkLoop<P, W, L>(protection: protection, cpu: cpu, mm: mm, options: options,
+                                     delayTicks: 0, timeBase: .fallback, seed: seed)
         defer { loop.window.log.release() }
 
         walkBatches(&loop, protection: protection, cpu: cpu, walks: warmupWalks, batch: batch)

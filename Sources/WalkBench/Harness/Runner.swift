@@ -43,54 +43,35 @@ public struct Runner: Sendable {
 
     /// Runs every repetition of `scenario`; `progress` is called before each.
     public func run(_ scenario: Scenario, progress: @escaping (Int) -> Void = { _ in }) throws -> [RepetitionResult] {
-        var launcher = StrategyLauncher(scenario: scenario, runner: self, progress: progress)
-        Strategies.forEach(&launcher)
-        guard let outcome = launcher.outcome else {
-            throw Failure(description: "no strategy \(scenario.strategy) / walker \(scenario.walker) in the registries")
-        }
-        return try outcome.get()
+        try scenario.withConcreteTypes(Repetitions(runner: self, progress: progress))
     }
 
-    private struct StrategyLauncher: StrategyVisitor {
-        let scenario: Scenario
+    private struct Repetitions: ScenarioBody {
         let runner: Runner
         let progress: (Int) -> Void
-        var outcome: Result<[RepetitionResult], Error>?
-
-        mutating func visit<P: WalkProtection>(_ strategy: P.Type) {
-            guard P.name == scenario.strategy else { return }
-            var walkers = WalkerLauncher<P>(scenario: scenario, runner: runner, progress: progress)
-            Walkers.forEach(&walkers)
-            outcome = walkers.outcome
+        func run<P: WalkProtection, W: PageWalker, L: OracleLog>(
+            _ scenario: Scenario, _: P.Type, _: W.Type, _: L.Type
+        ) throws -> [RepetitionResult] {
+            try runner.runSpecialised(scenario, P.self, W.self, L.self, progress: progress)
         }
     }
 
-    private struct WalkerLauncher<P: WalkProtection>: WalkerVisitor {
-        let scenario: Scenario
-        let runner: Runner
-        let progress: (Int) -> Void
-        var outcome: Result<[RepetitionResult], Error>?
-
-        mutating func visit<W: PageWalker>(_ walker: W.Type) {
-            guard W.name == scenario.walker && W.dispatch == scenario.dispatch else { return }
-            let (s, r, p) = (scenario, runner, progress)
-            outcome = Result {
-                s.oracle ? try r.runSpecialised(s, P.self, W.self, OracleOn.self, progress: p)
-                         : try r.runSpecialised(s, P.self, W.self, OracleOff.self, progress: p)
-            }
-        }
-    }
-
-    func runSpecialised<P: WalkProtection, W: PageWalker, L: OracleLog>(
-        _ scenario: Scenario, _: P.Type, _: W.Type, _: L.Type, progress: (Int) -> Void
-    ) throws -> [RepetitionResult] {
-        let vma = try Self.vma(for: scenario.workload, geometry: scenario.geometry).get()
-        let mm = try AddressSpace(geometry: scenario.geometry, mappedBytes: vma.upperBound - vma.lowerBound, clock: timeBase)
+    /// The scenario's address space, mapped and populated from its seed as every run of it is.
+    static func buildAddressSpace(_ scenario: Scenario, clock: TimeBase?) throws -> AddressSpace {
+        let vma = try vma(for: scenario.workload, geometry: scenario.geometry).get()
+        let mm = try AddressSpace(geometry: scenario.geometry, mappedBytes: vma.upperBound - vma.lowerBound, clock: clock)
         mm.addVMA(vma)
         var rng = SplitMix64(seed: scenario.seed)
         try mm.lock.withWriteLock {
             try mm.populate(vma, density: scenario.workload.density, hugeFraction: scenario.workload.hugeFraction, rng: &rng)
         }
+        return mm
+    }
+
+    func runSpecialised<P: WalkProtection, W: PageWalker, L: OracleLog>(
+        _ scenario: Scenario, _: P.Type, _: W.Type, _: L.Type, progress: (Int) -> Void
+    ) throws -> [RepetitionResult] {
+        let mm = try Self.buildAddressSpace(scenario, clock: timeBase)
         // One CPU more than the threads: the controller's, for tear-down.
         let protection = try P(ProtectionContext(mm: mm, cpuCount: scenario.readers + scenario.writers + 1,
                                                  options: scenario.protectionOptions, timeBase: timeBase))
@@ -213,15 +194,8 @@ public struct Runner: Sendable {
     ) -> ReaderTally {
         var sessions = counters.openThread()
         defer { for s in sessions { s.close() } }
-        let walker = W(mm: mm, options: options)
-        let vma = mm.vmas[0]
-        // Walks start at a random page from which the whole span stays inside the VMA.
-        let spanStarts = (vma.upperBound - vma.lowerBound) > options.span ? (vma.upperBound - vma.lowerBound) - options.span + 1 : 1
-        var loop = WalkLoop(walker: walker,
-                            window: Window(protection: protection, cpu: cpu, log: L(pool: mm.pool, capacity: walker.oracleCapacity),
-                                           delayTicks: delayTicks, timeBase: timeBase),
-                            rng: SplitMix64(seed: seed), vmaStart: vma.lowerBound, spanStarts: spanStarts,
-                            pageMask: ~(mm.geometry.pageSize - 1))
+        var loop = WalkLoop<P, W, L>(protection: protection, cpu: cpu, mm: mm, options: options,
+                                     delayTicks: delayTicks, timeBase: timeBase, seed: seed)
         defer { loop.window.log.release() }
         let overhead = timeBase.overheadTicks
         var tally = ReaderTally()
@@ -338,13 +312,18 @@ struct WalkLoop<P: WalkProtection, W: PageWalker, L: OracleLog> {
     var retries: UInt64 = 0
     var leaves: UInt64 = 0
 
-    init(walker: W, window: Window<P, L>, rng: SplitMix64, vmaStart: UInt64, spanStarts: UInt64, pageMask: UInt64) {
-        self.walker = walker
-        self.window = window
-        self.rng = rng
-        self.vmaStart = vmaStart
-        self.spanStarts = spanStarts
-        self.pageMask = pageMask
+    /// A walker of `mm` on `cpu`, starting its walks at random pages from which the whole span stays
+    /// inside the first VMA. The caller releases `window.log` when done.
+    init(protection: P, cpu: Int, mm: AddressSpace, options: WalkOptions, delayTicks: UInt64, timeBase: TimeBase, seed: UInt64) {
+        walker = W(mm: mm, options: options)
+        window = Window(protection: protection, cpu: cpu, log: L(pool: mm.pool, capacity: walker.oracleCapacity),
+                        delayTicks: delayTicks, timeBase: timeBase)
+        rng = SplitMix64(seed: seed)
+        let vma = mm.vmas[0]
+        let size = vma.upperBound - vma.lowerBound
+        vmaStart = vma.lowerBound
+        spanStarts = size > options.span ? size - options.span + 1 : 1
+        pageMask = ~(mm.geometry.pageSize - 1)
     }
 
     mutating func resetCounts() {
