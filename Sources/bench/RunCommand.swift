@@ -41,6 +41,8 @@ struct RunCommand: ParsableCommand {
     var noTakeRef = false
     @Option(name: .customLong("batch-fail-rate"), parsing: .unconditional, help: "RCU strategies: probability that an mmu_table_batch allocation fails, forcing the sync-IPI fallback (0...1, default 0).")
     var batchFailRate: String?
+    @Option(name: .customLong("lazy-tlb"), help: "Strategies that send TLB shootdowns (irq-disable): off, on, or off,on for both; on = x86's lazy TLB, idle CPUs skipped by flushes that free nothing (default off).")
+    var lazyTLB: String?
     @Option(name: .customLong("window-delay-ns"), parsing: .unconditional, help: "Spin this long inside each walk before its last table read (validation; needs the oracle; default 0).")
     var windowDelay: String?
     @Option(help: "Counters, comma-separated: PAPI presets or native events (PAPI_TOT_INS, ...), perf::task-clock etc., sde:::walkbench::ipis_sent etc. (see README).")
@@ -253,6 +255,8 @@ struct RunCommand: ParsableCommand {
             }
             protectionOptions.batchFailRate = p
         }
+        let lazyModes = try names(lazyTLB, "lazy-tlb", allowed: LazyTLB.commandLineValues.map(\.rawValue),
+                                  default: [LazyTLB.off.rawValue]).map { LazyTLB(rawValue: $0)! }
         var windowDelayNanoseconds: UInt64 = 0
         if let windowDelay {
             guard let d = UInt64(windowDelay), d <= 1_000_000 else {
@@ -290,7 +294,11 @@ struct RunCommand: ParsableCommand {
                                 scenario.dispatch = d
                                 scenario.protectionOptions = protectionOptions
                                 scenario.windowDelayNanoseconds = windowDelayNanoseconds
-                                scenarios.append(scenario)
+                                // One cell per lazy-TLB mode only where the strategy's flushes look at it.
+                                for lazy in scenario.lazyTLBApplies ? lazyModes : [.off] {
+                                    scenario.protectionOptions.lazyTLB = lazy
+                                    scenarios.append(scenario)
+                                }
                             }
                         }
                     }

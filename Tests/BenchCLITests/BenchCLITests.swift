@@ -56,6 +56,12 @@ private let badInputs: [BadInput] = [
     BadInput(label: "--walkers nope", arguments: ["--walkers", "nope"], mentions: ["nope"]),
     BadInput(label: "--dispatch vtable", arguments: ["--walkers", "callback", "--dispatch", "vtable"], mentions: ["vtable", "c-retpoline"]),
     BadInput(label: "--span 0", arguments: ["--span", "0"], mentions: ["0"]),
+    BadInput(label: "--lazy-tlb maybe", arguments: ["--lazy-tlb", "maybe"], mentions: ["maybe", "off, on"]),
+    BadInput(
+        label: "workload file with reader_idle_ns -5", arguments: ["--workload-file", "bad-idle.json"],
+        workloadFile: ("bad-idle.json", #"{"name":"w","kind":"zap-churn","reader_idle_ns":-5}"#),
+        mentions: ["reader_idle_ns", "-5"]
+    ),
     BadInput(label: "--workloads nope", arguments: ["--workloads", "nope"], mentions: ["nope"]),
     BadInput(label: "--geometry vax", arguments: ["--geometry", "vax"], mentions: ["vax"]),
     BadInput(label: "--duration 0", arguments: ["--duration", "0"], mentions: ["0", "--duration"]),
@@ -143,6 +149,31 @@ struct BenchCLITests {
                 Issue.record("unexpected strategy \(strategy)")
             }
         }
+    }
+
+    @Test("--lazy-tlb off,on makes two cells for irq-disable and one, marked n/a, for the others")
+    func lazyTLBAxis() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let output = dir.path("out.csv")
+        let r = try runBench(
+            [
+                "run", "--strategies", "none,irq-disable", "--workloads", "zap-churn", "--readers", "1",
+                "--lazy-tlb", "off,on", "--duration", "0.2", "--warmup", "0", "--repetitions", "1", "--output", output,
+            ], in: dir)
+        #expect(r.status == 0, "\(r.transcript)")
+        let rows = try readResults(output)
+        let cells = rows.map { "\($0["strategy"] ?? "?") \($0["lazy_tlb"] ?? "?")" }.sorted()
+        #expect(cells == ["irq-disable off", "irq-disable on", "none n/a"], "\(r.transcript)")
+        for row in rows {
+            #expect(row["reader_idle_ns"] == "50000")
+            #expect(row["uaf_detected"] == "0" || row["strategy"] == "none")
+            switch row["lazy_tlb"] {
+            case "on": #expect(Int(row["ipis_skipped_lazy"] ?? "") != nil, "skipped IPIs are counted with lazy TLB on")
+            default: #expect(row["ipis_skipped_lazy"] == "", "nothing to skip with lazy TLB off or n/a")
+            }
+        }
+        #expect(r.stdout.contains("irq-disable lazy-tlb=on"), "the summary tells the two irq-disable cells apart\n\(r.transcript)")
     }
 
     @Test("bad input exits 2 with one stderr line naming the value, and writes nothing", arguments: badInputs)

@@ -87,13 +87,15 @@ enum PAPILibrary {
             guard !events.isEmpty else { return }
             registered = PAPI_register_thread() == PAPI_OK
             guard PAPI_create_eventset(&set) == PAPI_OK else { return }
-            var rc = PAPI_add_events(set, UnsafeMutablePointer(mutating: codes), Int32(codes.count))
+            // PAPI_add_events takes a non-const array it does not write: a copy PAPI may point into.
+            var eventCodes = codes
+            var rc = PAPI_add_events(set, &eventCodes, Int32(eventCodes.count))
             if rc == PAPI_ECNFLCT || rc > 0 {
                 // More events than counters: a multiplexed set, which PAPI scales by the time each ran.
                 PAPI_cleanup_eventset(set)
                 _ = PAPI_assign_eventset_component(set, 0)
                 rc = PAPI_set_multiplex(set)
-                if rc == PAPI_OK { rc = PAPI_add_events(set, UnsafeMutablePointer(mutating: codes), Int32(codes.count)) }
+                if rc == PAPI_OK { rc = PAPI_add_events(set, &eventCodes, Int32(eventCodes.count)) }
                 multiplexed = rc == PAPI_OK
             }
             ok = rc == PAPI_OK
@@ -210,7 +212,7 @@ public struct SDECounters: CounterSource {
 /// The SDE counters walkbench exports (their storage is C, in walkevents.h).
 public enum WalkBenchEvents {
     public static let names = ["ipis_sent", "ipi_wait_ns", "grace_periods", "tables_retired", "tables_freed",
-                               "tables_pending", "walker_retries", "uaf_detected"]
+                               "tables_pending", "walker_retries", "uaf_detected", "ipis_skipped_lazy"]
 
     private static let registered: Bool = {
         let handle = papi_sde_init(SDECounters.library)

@@ -109,6 +109,10 @@ public struct Runner: Sendable {
         let delayTicks = UInt64(Double(scenario.windowDelayNanoseconds) * timeBase.ticksPerNanosecond)
         let counters = self.counters
         let foreign = scenario.foreignWalkers
+        let lazyWalkers = scenario.lazyWalkers
+        // Idle walkers enter lazy TLB mode only where the strategy's flushes look at it.
+        let idle = IdlePolicy(nanoseconds: workload.readerIdleNanoseconds,
+                              lazy: P.sendsTLBShootdowns && scenario.protectionOptions.lazyTLB != .off && !foreign)
 
         var threads: [CPUThread] = []
         for cpu in 0..<(readers + writers) {
@@ -117,12 +121,13 @@ public struct Runner: Sendable {
                 if let why = CPUThread.pinCurrent(to: realCPU) { pinNotes[cpu] = why }
                 // switch_mm: this CPU now runs the mm (a foreign walker runs another one).
                 if cpu >= readers || !foreign { mm.cpumask.set(cpu) }
+                if cpu < readers && lazyWalkers { mm.lazyCPUs.set(cpu) }
                 protection.cpuStarted(cpu)
                 if cpu < readers {
                     readerSlots[cpu] = Self.readerLoop(cpu: cpu, protection: protection, walker: W.self, oracle: L.self,
                                                        mm: mm, options: options, control: control, timeBase: timeBase,
-                                                       batch: timing.batch, delayTicks: delayTicks, counters: counters,
-                                                       seed: seedBase &+ UInt64(cpu))
+                                                       batch: timing.batch, delayTicks: delayTicks, idle: idle,
+                                                       counters: counters, seed: seedBase &+ UInt64(cpu))
                 } else {
                     writerSlots[cpu - readers] = Self.writerLoop(cpu: cpu, protection: protection, workload: workload, mm: mm,
                                                                  control: control, timeBase: timeBase, counters: counters,
@@ -130,6 +135,7 @@ public struct Runner: Sendable {
                 }
                 control.finishAndWait(cpu: cpu)
                 mm.cpumask.clear(cpu)  // the thread goes away: it runs nothing any more
+                mm.lazyCPUs.clear(cpu)
                 protection.cpuStopping(cpu)
             })
         }
@@ -168,6 +174,7 @@ public struct Runner: Sendable {
         m.bytesPendingPeak = bytesPendingPeak
         m.writerWait = writerWaits
         m.ipisSent = updater.ipisSent
+        m.ipisSkippedLazy = updater.ipisSkippedLazy
         m.gracePeriods = updater.gracePeriods
         m.processCounters.add(processSessions, events: counters.processEvents)
         for i in 0..<readers { m.absorb(readerSlots[i]!) }
@@ -190,7 +197,8 @@ public struct Runner: Sendable {
 
     static func readerLoop<P: WalkProtection, W: PageWalker, L: OracleLog>(
         cpu: Int, protection: P, walker _: W.Type, oracle _: L.Type, mm: AddressSpace, options: WalkOptions,
-        control: RunControl, timeBase: TimeBase, batch: Int, delayTicks: UInt64, counters: CounterPlan, seed: UInt64
+        control: RunControl, timeBase: TimeBase, batch: Int, delayTicks: UInt64, idle: IdlePolicy,
+        counters: CounterPlan, seed: UInt64
     ) -> ReaderTally {
         var sessions = counters.openThread()
         defer { for s in sessions { s.close() } }
@@ -231,6 +239,10 @@ public struct Runner: Sendable {
                 tally.ticks &+= t1 &- t0
                 let sample = s1 &- s0
                 _ = tally.latency.record(sample > overhead ? sample - overhead : 0)
+            }
+            if idle.nanoseconds > 0 {
+                protection.quiescent(cpu: cpu)
+                idle.run(cpu: cpu, mm: mm)
             }
         }
         if measuring { for i in sessions.indices { sessions[i].stop() } }
@@ -294,6 +306,45 @@ public struct Runner: Sendable {
         var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
         var remaining = timespec()
         while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+    }
+}
+
+/// What a walker's CPU does between batches when the workload makes it idle.
+struct IdlePolicy: Sendable {
+    /// Idle time after each batch; 0: never idle.
+    let nanoseconds: UInt64
+    /// Lazy TLB mode while idle (x86's enter_lazy_tlb); otherwise the CPU stays a full member of the
+    /// cpumask and every shootdown wakes it.
+    let lazy: Bool
+
+    /// Runs the idle task on `cpu` (interrupts enabled) until the idle time has passed.
+    ///
+    /// Lazy: the CPU keeps the mm loaded and is marked lazy, so flushes that free nothing skip it. A
+    /// flush IPI that reaches it anyway (tables freed) makes it switch to init_mm and leave the cpumask,
+    /// as flush_tlb_func does on a lazy CPU; later flushes then skip it altogether. Coming back is
+    /// switch_mm_irqs_off: the cpumask bit is set again (a seq_cst read-modify-write, before any walk)
+    /// if it was dropped, and the lazy mark cleared. Skipped flushes cost the returning CPU a local
+    /// flush in the kernel; this model has no TLB, so that part is free here.
+    func run(cpu: Int, mm: AddressSpace) {
+        if lazy { mm.lazyCPUs.set(cpu) }
+        var loaded = true
+        var deadline = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &deadline)
+        let total = deadline.tv_nsec + Int(nanoseconds % 1_000_000_000)
+        deadline.tv_sec += Int(nanoseconds / 1_000_000_000) + total / 1_000_000_000
+        deadline.tv_nsec = total % 1_000_000_000
+        while true {
+            let r = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nil)
+            if r != EINTR { break }
+            // Woken by an IPI (the only signal a CPU thread takes); its handler has acked it.
+            if lazy && loaded {
+                mm.cpumask.clear(cpu)
+                mm.lazyCPUs.clear(cpu)
+                loaded = false
+            }
+        }
+        guard lazy else { return }
+        if loaded { mm.lazyCPUs.clear(cpu) } else { mm.cpumask.set(cpu) }
     }
 }
 

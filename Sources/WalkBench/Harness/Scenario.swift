@@ -20,6 +20,10 @@ public struct Scenario: Sendable {
     /// Validation (seed 001, the GRU driver): walkers walk this mm while running another, so their CPUs
     /// are not in its cpumask.
     public var foreignWalkers = false
+    /// Validation (the reason behind x86's freed_tables rule): walkers run the mm lazily, so their CPUs
+    /// are in its cpumask and marked lazy while they walk, as a lazy CPU's page walker may speculate
+    /// through tables it still has loaded.
+    public var lazyWalkers = false
 
     public init(geometry: Geometry, workload: Workload, strategy: String, walker: String, readers: Int, writers: Int,
                 oracle: Bool = true, walkOptions: WalkOptions = WalkOptions(), timing: Timing = Timing(), seed: UInt64 = 0x5EED) {
@@ -36,8 +40,11 @@ public struct Scenario: Sendable {
     }
 
     public var label: String {
-        "\(workload.name) \(strategy) \(walker)\(dispatch == Dispatch.none ? "" : "/" + dispatch) r\(readers) w\(writers) \(geometry.name)"
+        "\(workload.name) \(strategy)\(lazyTLBApplies && protectionOptions.lazyTLB != .off ? " lazy-tlb=\(protectionOptions.lazyTLB.rawValue)" : "") \(walker)\(dispatch == Dispatch.none ? "" : "/" + dispatch) r\(readers) w\(writers) \(geometry.name)"
     }
+
+    /// True when the strategy sends TLB shootdowns, so the lazy-TLB option changes what it does.
+    public var lazyTLBApplies: Bool { Strategies.all.first { $0.name == strategy }?.sendsTLBShootdowns ?? false }
 }
 
 public struct Timing: Sendable, Hashable {

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The mm: a page table rooted in a pool, the mapped regions (VMAs), the cpumask, the mmap_lock.
 ///
 /// Writers change the table only under `lock`'s write side (see Mutations.swift); walkers read it
@@ -11,6 +13,10 @@ public final class AddressSpace: @unchecked Sendable {
     public let root: TableIndex
     public let lock: MmapLock
     public let cpumask: CPUMask
+    /// CPUs in lazy TLB mode on this mm: idle, the mm still loaded, skipped by flushes that free no table.
+    public let lazyCPUs: CPUMask
+    /// mm->context.tlb_gen: bumped by every flush before it reads the cpumask.
+    private let tlbGeneration = Atomic<UInt64>(0)
     public let pageRefs: PageRefs
     /// The mapped regions, fixed after set-up; walkers pick their addresses inside them.
     public private(set) var vmas: [Range<UInt64>] = []
@@ -26,6 +32,7 @@ public final class AddressSpace: @unchecked Sendable {
         root = try pool.allocate()
         lock = try MmapLock()
         cpumask = CPUMask()
+        lazyCPUs = CPUMask()
         pageRefs = PageRefs()
     }
 
@@ -41,6 +48,17 @@ public final class AddressSpace: @unchecked Sendable {
     }
 
     public var lastLevel: Int { geometry.levels.count - 1 }
+
+    /// inc_mm_tlb_gen, which every flush does first: a sequentially consistent read-modify-write, the
+    /// full barrier (atomic64_inc_return) that orders the writer's unlink or leaf change before its
+    /// read of the cpumask. It pairs with the seq_cst set of a CPU's bit before that CPU walks: either
+    /// the flush sees the bit, or the CPU's walk sees the change.
+    @discardableResult
+    public func beginFlush() -> UInt64 {
+        tlbGeneration.wrappingAdd(1, ordering: .sequentiallyConsistent).newValue
+    }
+
+    public var flushGeneration: UInt64 { tlbGeneration.load(ordering: .sequentiallyConsistent) }
 
     /// Registers a mapped region (mmap without MAP_POPULATE): walkers may now pick addresses in it.
     public func addVMA(_ range: Range<UInt64>) {

@@ -1,7 +1,9 @@
 import Synchronization
 
-/// mm_cpumask: the simulated CPUs that have run this mm. Bits are set when a CPU switches to the mm
-/// and, under the x86 policy, cleared when it switches away (powerpc only ever sets them).
+/// A set of simulated CPUs. As mm_cpumask: the CPUs that have run this mm, set when a CPU switches to
+/// the mm and, under the x86 policy, cleared when it switches away (powerpc only ever sets them). As
+/// the mm's lazy set: the CPUs that still have it loaded while running the idle task
+/// (cpu_tlbstate_shared.is_lazy, kept here per mm because a run has one mm per CPU).
 public final class CPUMask: @unchecked Sendable {
     // @unchecked Sendable: every word is an atomic.
     public static let maxCPUs = 2048
@@ -29,11 +31,13 @@ public final class CPUMask: @unchecked Sendable {
         words[cpu / 64].load(ordering: .sequentiallyConsistent) & (1 << UInt64(cpu % 64)) != 0
     }
 
-    /// A snapshot, as a flush takes one before sending its IPIs.
-    public func snapshot() -> [Int] {
+    /// A snapshot, as a flush takes one before sending its IPIs; without the CPUs also in `excluded`
+    /// (the lazy ones, for a flush that frees no table).
+    public func snapshot(excluding excluded: CPUMask? = nil) -> [Int] {
         var cpus: [Int] = []
         for w in 0..<wordCount {
             var bits = words[w].load(ordering: .sequentiallyConsistent)
+            if let excluded { bits &= ~excluded.words[w].load(ordering: .sequentiallyConsistent) }
             while bits != 0 {
                 let b = bits.trailingZeroBitCount
                 cpus.append(w * 64 + b)

@@ -75,12 +75,22 @@ extension AddressSpace {
     @discardableResult
     public func unmap<P: WalkProtection>(_ range: Range<UInt64>, protection: P, cpu: Int) throws -> Int {
         var retired = 0
-        try zap(root, level: 0, range.lowerBound, range.upperBound, protection: protection, cpu: cpu, retired: &retired)
+        try zap(root, level: 0, range.lowerBound, range.upperBound, freeTables: true, protection: protection, cpu: cpu,
+                retired: &retired)
         protection.flush(cpu: cpu)
         return retired
     }
 
-    private func zap<P: WalkProtection>(_ t: TableIndex, level: Int, _ lo: UInt64, _ hi: UInt64,
+    /// MADV_DONTNEED (zap_page_range_single): clears the leaves in `range` (splitting huge leaves it
+    /// cuts) but keeps every table, even emptied ones, so the flush that follows frees nothing.
+    public func zapLeaves<P: WalkProtection>(_ range: Range<UInt64>, protection: P, cpu: Int) throws {
+        var retired = 0
+        try zap(root, level: 0, range.lowerBound, range.upperBound, freeTables: false, protection: protection, cpu: cpu,
+                retired: &retired)
+        protection.flushTLBOnly(cpu: cpu)
+    }
+
+    private func zap<P: WalkProtection>(_ t: TableIndex, level: Int, _ lo: UInt64, _ hi: UInt64, freeTables: Bool,
                                         protection: P, cpu: Int, retired: inout Int) throws {
         let coverage = geometry.levels[level].coverage
         var addr = lo
@@ -91,8 +101,9 @@ extension AddressSpace {
             let e = pool.load(t, slot)
             if e.isTable {
                 let child = e.tableIndex
-                try zap(child, level: level + 1, addr, end, protection: protection, cpu: cpu, retired: &retired)
-                if pool.liveCount(child) == 0 {
+                try zap(child, level: level + 1, addr, end, freeTables: freeTables, protection: protection, cpu: cpu,
+                        retired: &retired)
+                if freeTables && pool.liveCount(child) == 0 {
                     // pXd_clear, then hand the page to the strategy (tlb_remove_table / pte_free_tlb).
                     pool.storeRelaxed(t, slot, .empty)
                     pool.adjustLiveCount(t, by: -1)

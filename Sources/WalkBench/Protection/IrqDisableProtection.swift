@@ -1,3 +1,4 @@
+import CWalkSupport
 import Synchronization
 
 /// `irq-disable`: walkers disable interrupts; the freer IPIs every CPU in the mm's cpumask and waits.
@@ -5,11 +6,12 @@ import Synchronization
 /// Kernel analogue: gup_fast on x86 (local_irq_save around the walk) with native_flush_tlb_multi
 /// sending the shootdown with wait=true when tables are freed; powerpc's serialize_against_pte_lookup.
 /// Here disabling is powerpc's lazy form, a store to a per-CPU mask; an IPI that finds it set is
-/// recorded and acked only when the walker enables again.
+/// recorded and acked only when the walker enables again. Flushes that free nothing (mprotect,
+/// MADV_DONTNEED) send the same IPI; with lazy TLB on they skip CPUs idling with the mm loaded.
 ///
-/// Guarantee: a table is freed only after every CPU in the cpumask snapshot has acked an IPI sent
-/// after the unlink. A walker that loaded the old entry is inside its IRQ-off window, so its ack (and
-/// the free) waits until the walk is over. A walker not in the cpumask is not covered (seed 001).
+/// Guarantee: a table is freed only after every CPU in the cpumask snapshot, lazy or not, has acked an
+/// IPI sent after the unlink. A walker that loaded the old entry is inside its IRQ-off window, so its ack
+/// (and the free) waits until the walk is over. A walker not in the cpumask is not covered (seed 001).
 ///
 /// Why not the alternative: walkers pay almost nothing (a store each way), but every free costs an IPI
 /// round to all CPUs that ran the mm, and the freer's latency is the slowest walker's window plus
@@ -18,14 +20,18 @@ public final class IrqDisableProtection: InterruptDriven {
     public static let name = "irq-disable"
     public static let summary = "walkers mask interrupts (a store); the freer IPIs the mm's cpumask and waits for every ack"
     public static let guaranteesSafety = true
+    public static let sendsTLBShootdowns = true
 
     public let interrupts: InterruptDomain
     private let mm: AddressSpace
     private let gather = PendingTables()
+    private let lazyTLB: LazyTLB
+    private let skippedLazy = Atomic<UInt64>(0)
 
     public init(_ context: ProtectionContext) throws {
         interrupts = try InterruptDomain(cpuCount: context.cpuCount)
         mm = context.mm
+        lazyTLB = context.options.lazyTLB
     }
 
     @inline(__always) public func beginWalk(cpu: Int) { interrupts.irqDisable(cpu) }
@@ -33,12 +39,47 @@ public final class IrqDisableProtection: InterruptDriven {
 
     public func retire(_ table: TableIndex, cpu: Int) { gather.add(table) }
 
-    /// tlb_finish_mmu with freed tables: the shootdown to the cpumask, then the frees.
+    /// tlb_finish_mmu with freed tables: the shootdown to the whole cpumask, lazy CPUs included (their
+    /// page walkers may hold the old tables), then the frees.
     public func flush(cpu: Int) {
         guard let tables = gather.takeAll() else { return }
-        interrupts.interruptAndWait(mm.cpumask.snapshot(), from: cpu)
+        mm.beginFlush()
+        shootdown(skippingLazy: lazyTLB == .skipEvenWhenFreeing, from: cpu)
         for t in tables { mm.pool.free(t) }
     }
 
+    /// flush_tlb_mm_range without freed tables: lazy CPUs are skipped when lazy TLB is on; they flush
+    /// for themselves when they switch back to the mm.
+    public func flushTLBOnly(cpu: Int) {
+        mm.beginFlush()
+        shootdown(skippingLazy: lazyTLB != .off, from: cpu)
+    }
+
+    private func shootdown(skippingLazy: Bool, from cpu: Int) {
+        guard skippingLazy else {
+            interrupts.interruptAndWait(mm.cpumask.snapshot(), from: cpu)
+            return
+        }
+        let all = mm.cpumask.snapshot()
+        let targets = mm.cpumask.snapshot(excluding: mm.lazyCPUs)
+        // Counted against the full mask read just before: a CPU that went lazy in between counts as skipped.
+        let skipped = all.filter { $0 != cpu && !targets.contains($0) }.count
+        if skipped > 0 {
+            skippedLazy.wrappingAdd(UInt64(skipped), ordering: .relaxed)
+            wb_event_add(WB_EVENT_IPIS_SKIPPED_LAZY, Int64(skipped))
+        }
+        interrupts.interruptAndWait(targets, from: cpu)
+    }
+
     public func drain() {}
+
+    public func updaterCounters() -> UpdaterCounters {
+        UpdaterCounters(ipisSent: interrupts.ipisSent,
+                        ipisSkippedLazy: lazyTLB == .off ? nil : skippedLazy.load(ordering: .relaxed))
+    }
+
+    public func resetUpdaterCounters() {
+        interrupts.resetCounters()
+        skippedLazy.store(0, ordering: .relaxed)
+    }
 }

@@ -25,6 +25,7 @@ public enum Strategies {
         public let summary: String
         public let guaranteesSafety: Bool
         public let validationOnly: Bool
+        public let sendsTLBShootdowns: Bool
     }
 
     public static let all: [Info] = {
@@ -32,7 +33,7 @@ public enum Strategies {
             var infos: [Info] = []
             mutating func visit<P: WalkProtection>(_ strategy: P.Type) {
                 infos.append(Info(name: P.name, summary: P.summary, guaranteesSafety: P.guaranteesSafety,
-                                  validationOnly: P.validationOnly))
+                                  validationOnly: P.validationOnly, sendsTLBShootdowns: P.sendsTLBShootdowns))
             }
         }
         var c = Collect()

@@ -7,8 +7,9 @@ import Histogram
 ///   cannot be left half-open), `leafTableReached` just before the walk reads its last-level table, and
 ///   `quiescent` between batches of walks;
 /// - updater side, called by a writer holding the mmap_lock for writing: `retire` a table it has just
-///   unlinked (tlb_remove_table), `flush` at the end of the gather (tlb_finish_mmu), and `drain` to wait
-///   until everything retired has been freed (rcu_barrier).
+///   unlinked (tlb_remove_table), `flush` at the end of the gather (tlb_finish_mmu), `flushTLBOnly`
+///   after changing or clearing leaves without freeing a table (mprotect, MADV_DONTNEED, a THP split's
+///   pmdp_invalidate), and `drain` to wait until everything retired has been freed (rcu_barrier).
 ///
 /// Simulated CPUs are numbered 0..<cpuCount; each thread of a run is one CPU and calls `cpuStarted`
 /// before its first walk and `cpuStopping` after its last (once no writer can send it anything).
@@ -22,6 +23,9 @@ public protocol WalkProtection: AnyObject, Sendable {
     static var guaranteesSafety: Bool { get }
     /// Deliberately broken variants exist only for `bench validate`; they are never in a default list.
     static var validationOnly: Bool { get }
+    /// True if the strategy's free is x86's TLB-shootdown IPI, so it also sends IPIs for flushes that
+    /// free nothing, and the lazy-TLB option (`ProtectionOptions.lazyTLB`) changes what it does.
+    static var sendsTLBShootdowns: Bool { get }
 
     init(_ context: ProtectionContext) throws
 
@@ -35,6 +39,10 @@ public protocol WalkProtection: AnyObject, Sendable {
 
     func retire(_ table: TableIndex, cpu: Int)
     func flush(cpu: Int)
+    /// A flush after which nothing is freed (flush_tlb_mm_range with freed_tables = 0). Only strategies
+    /// that send TLB shootdowns do anything: the others model architectures that invalidate by
+    /// broadcast (arm64 TLBI, powerpc tlbie) or keep their IPI for table freeing alone.
+    func flushTLBOnly(cpu: Int)
     func drain()
 
     /// Updater-side events since the last reset (IPIs, grace periods); nil fields do not apply.
@@ -46,6 +54,8 @@ public protocol WalkProtection: AnyObject, Sendable {
 
 extension WalkProtection {
     public static var validationOnly: Bool { false }
+    public static var sendsTLBShootdowns: Bool { false }
+    public func flushTLBOnly(cpu: Int) {}
     public func cpuStarted(_ cpu: Int) {}
     public func cpuStopping(_ cpu: Int) {}
     @inline(__always) public func leafTableReached(cpu: Int) {}
@@ -67,11 +77,14 @@ extension WalkProtection {
 public struct UpdaterCounters: Sendable {
     /// Shootdown or sync IPIs sent (one per target CPU).
     public var ipisSent: UInt64?
+    /// IPIs not sent because the target was in lazy TLB mode and the flush freed no table.
+    public var ipisSkippedLazy: UInt64?
     /// Grace periods: call_rcu to callback, in timer ticks.
     public var gracePeriods: Histogram<UInt64>?
 
-    public init(ipisSent: UInt64? = nil, gracePeriods: Histogram<UInt64>? = nil) {
+    public init(ipisSent: UInt64? = nil, ipisSkippedLazy: UInt64? = nil, gracePeriods: Histogram<UInt64>? = nil) {
         self.ipisSent = ipisSent
+        self.ipisSkippedLazy = ipisSkippedLazy
         self.gracePeriods = gracePeriods
     }
 }
@@ -81,10 +94,29 @@ public struct ProtectionOptions: Sendable, Hashable {
     /// rcu-*: probability that allocating an mmu_table_batch fails, so the freer falls back to
     /// tlb_remove_table_one (a sync IPI to every CPU, then an immediate free).
     public var batchFailRate: Double
+    /// Strategies that send TLB shootdowns: whether idle CPUs keep the mm loaded lazily (see LazyTLB).
+    public var lazyTLB: LazyTLB
 
-    public init(batchFailRate: Double = 0) {
+    public init(batchFailRate: Double = 0, lazyTLB: LazyTLB = .off) {
         self.batchFailRate = batchFailRate
+        self.lazyTLB = lazyTLB
     }
+}
+
+/// What a CPU does with the mm when it goes idle, and whom a flush interrupts.
+public enum LazyTLB: String, Sendable, Hashable, CaseIterable {
+    /// Idle CPUs stay full members of the cpumask and take every shootdown, which wakes them.
+    case off
+    /// x86 (native_flush_tlb_multi): an idle CPU keeps the mm loaded and is marked lazy; flushes that
+    /// free nothing skip it; flushes that free tables IPI it too, because its page walker may still
+    /// speculate through the old tables, and on that IPI it switches to init_mm and leaves the cpumask.
+    case on
+    /// Deliberately broken, for `bench validate` only: lazy CPUs are skipped even when tables are
+    /// freed. A lazy CPU still walking the mm then reads freed tables.
+    case skipEvenWhenFreeing = "skip-even-when-freeing"
+
+    /// The values `--lazy-tlb` accepts.
+    public static let commandLineValues: [LazyTLB] = [.off, .on]
 }
 
 /// What a strategy is built from.

@@ -19,6 +19,7 @@ public enum Columns {
         "batch", "seed", "window_delay_ns", "batch_fail_rate", "foreign_walkers",
         "pinning", "timer", "timer_overhead_ns", "smt", "governor", "perf_event_paranoid",
         "span_bytes", "leaves", "ns_per_leaf_mean",
+        "lazy_tlb", "reader_idle_ns", "ipis_skipped_lazy", "lazy_walkers",
     ]
 
     public static let all: [String] = leading + appended
@@ -139,6 +140,10 @@ public struct ResultRow: Sendable {
         r["span_bytes"] = String(scenario.walkOptions.span)
         r["leaves"] = String(m.leaves)
         r["ns_per_leaf_mean"] = number(m.leaves > 0 ? tb.nanoseconds(m.walkTicks) / Double(m.leaves) : nil, digits: 4)
+        r["lazy_tlb"] = scenario.lazyTLBApplies ? scenario.protectionOptions.lazyTLB.rawValue : "n/a"
+        r["reader_idle_ns"] = String(scenario.workload.readerIdleNanoseconds)
+        r["ipis_skipped_lazy"] = m.ipisSkippedLazy.map { String($0) }
+        r["lazy_walkers"] = scenario.lazyWalkers ? "yes" : "no"
         return r
     }
 }

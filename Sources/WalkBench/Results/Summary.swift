@@ -6,7 +6,7 @@ public enum Summary {
         var out = ""
         for block in group(rows, by: ["geometry", "workload", "walker", "dispatch"]) {
             var strategies: [String] = []
-            for r in block where !strategies.contains(r["strategy"]!) { strategies.append(r["strategy"]!) }
+            for r in block where !strategies.contains(strategyLabel(r)) { strategies.append(strategyLabel(r)) }
             let ref = reference.flatMap { strategies.contains($0) ? $0 : nil } ?? strategies[0]
             let first = block[0]
             let reps = Set(block.map { $0["repetition"]! }).count
@@ -16,7 +16,7 @@ public enum Summary {
             var table: [[String]] = [["", ""] + strategies]
             for line in group(block, by: ["readers", "writers"]) {
                 let label = "r\(line[0]["readers"]!) w\(line[0]["writers"]!)"
-                let perStrategy = strategies.map { s in line.filter { $0["strategy"] == s } }
+                let perStrategy = strategies.map { s in line.filter { strategyLabel($0) == s } }
                 let cost = perStrategy.map { median($0, "ns_per_walk_mean") }
                 let refCost = cost[strategies.firstIndex(of: ref)!]
                 table.append([label, "ns/walk"] + cost.map { $0.map(fmt) ?? "-" })
@@ -31,6 +31,10 @@ public enum Summary {
                 if line.contains(where: { ($0["writers"] ?? "0") != "0" }) {
                     table.append(["", "free wait µs p50"] + perStrategy.map { median($0, "writer_wait_us_p50").map(fmt) ?? "-" })
                     table.append(["", "writer op µs p50"] + perStrategy.map { median($0, "writer_latency_us_p50").map(fmt) ?? "-" })
+                    table.append(["", "IPIs/op"] + perStrategy.map { medianPerOp($0, "ipis_sent").map(fmt) ?? "-" })
+                    if line.contains(where: { $0["ipis_skipped_lazy"].map { !$0.isEmpty } ?? false }) {
+                        table.append(["", "skipped lazy/op"] + perStrategy.map { medianPerOp($0, "ipis_skipped_lazy").map(fmt) ?? "-" })
+                    }
                 }
                 table.append(["", "uaf"] + perStrategy.map { rs in
                     let counts = rs.compactMap { $0["uaf_detected"].flatMap { UInt64($0) } }
@@ -67,6 +71,20 @@ public enum Summary {
             groups[k, default: []].append(r)
         }
         return order.map { groups[$0]! }
+    }
+
+    /// A strategy's name in the table: with its lazy-TLB mode where that is not off.
+    static func strategyLabel(_ r: ResultRow) -> String {
+        let lazy = r["lazy_tlb"] ?? "n/a"
+        return lazy == "n/a" || lazy == LazyTLB.off.rawValue ? r["strategy"]! : "\(r["strategy"]!) lazy-tlb=\(lazy)"
+    }
+
+    /// Median over repetitions of `column` divided by the writer operations.
+    static func medianPerOp(_ rows: [ResultRow], _ column: String) -> Double? {
+        Statistics.median(rows.compactMap { r in
+            guard let v = r[column].flatMap(Double.init), let ops = r["writer_ops"].flatMap(Double.init), ops > 0 else { return nil }
+            return v / ops
+        })
     }
 
     static func median(_ rows: [ResultRow], _ column: String) -> Double? {

@@ -20,6 +20,7 @@ public enum Validation {
         ScenarioInfo(name: "missing-barrier", summary: "counted walker publishing with a plain store and no fence (store buffering litmus): UNSAFE; the fenced forms SAFE"),
         ScenarioInfo(name: "early-dec", summary: "counted walker that decrements before its last table read (the series' v1 bug): UNSAFE"),
         ScenarioInfo(name: "rcu-fallback", summary: "batch allocation always fails, so tables are freed after a sync IPI: rcu_read_lock-only walkers UNSAFE, IRQ-off walkers SAFE"),
+        ScenarioInfo(name: "lazy-tlb", summary: "x86's freed_tables rule: irq-disable with lazy TLB, walkers on CPUs lazy in the mm (their page walkers speculate through it) SAFE, lazy CPUs skipped even when tables are freed UNSAFE; walkers idling lazily under zap-churn SAFE"),
         ScenarioInfo(name: S390Folding.scenario, summary: "seed 000: 3-level s390 walk across a 2 GiB region-third boundary; pXd passed by value (pudp++ walks the stack) UNSAFE, pXd_offset_lockless SAFE"),
         ScenarioInfo(name: HighPTEKmap.scenario, summary: "seed 002: CONFIG_HIGHPTE kmap_local slot stack; nested pte_offset_map/pte_unmap SAFE, two PTE tables unmapped FIFO UNSAFE"),
     ]
@@ -83,7 +84,7 @@ public enum Validation {
             cells.append(Cell(scenario: scenario, strategy: strategy, walker: walker, expected: expected, run: run))
         }
         func harness(_ workload: Workload, _ strategy: String, _ walker: String, dispatch: String = Dispatch.none,
-                     foreign: Bool = false, batchFailRate: Double = 0,
+                     foreign: Bool = false, batchFailRate: Double = 0, lazyTLB: LazyTLB = .off, lazyWalkers: Bool = false,
                      minimumWindowDelay: UInt64 = 0) -> @Sendable (Runner, Settings) throws -> Observation {
             { runner, settings in
                 var s = Scenario(geometry: .x86_64_4level, workload: workload, strategy: strategy, walker: walker,
@@ -92,6 +93,8 @@ public enum Validation {
                 s.windowDelayNanoseconds = max(settings.windowDelayNanoseconds, minimumWindowDelay)
                 s.foreignWalkers = foreign
                 s.protectionOptions.batchFailRate = batchFailRate
+                s.protectionOptions.lazyTLB = lazyTLB
+                s.lazyWalkers = lazyWalkers
                 let m = try runner.run(s)[0]
                 return Observation(useAfterFree: m.uafDetected, trials: m.walks, unit: "walks", tablesFreed: m.tablesFreed)
             }
@@ -115,6 +118,15 @@ public enum Validation {
             add("foreign-mm", rcu, LookupWalker.name, .safe,
                 harness(storm, rcu, LookupWalker.name, foreign: true, minimumWindowDelay: 2000))
         }
+        // Lazy CPUs that walk: the freeing shootdown must still reach them. Same 2 µs window as foreign-mm,
+        // whose race (a walker the shootdown skips) this is.
+        add("lazy-tlb", IrqDisableProtection.name, "\(LookupWalker.name), lazy-tlb=on, lazy walkers", .safe,
+            harness(storm, IrqDisableProtection.name, LookupWalker.name, lazyTLB: .on, lazyWalkers: true, minimumWindowDelay: 2000))
+        add("lazy-tlb", IrqDisableProtection.name, "\(LookupWalker.name), lazy-tlb=\(LazyTLB.skipEvenWhenFreeing.rawValue), lazy walkers", .unsafe,
+            harness(storm, IrqDisableProtection.name, LookupWalker.name, lazyTLB: .skipEvenWhenFreeing, lazyWalkers: true,
+                    minimumWindowDelay: 2000))
+        add("lazy-tlb", IrqDisableProtection.name, "\(LookupWalker.name), lazy-tlb=on, idle walkers (\(ZapChurn.name))", .safe,
+            harness(ZapChurn.preset, IrqDisableProtection.name, LookupWalker.name, lazyTLB: .on))
         let litmus: [(String, StoreBufferLitmus.Publish, Verdict)] = [
             ("counted-nofence", .plainStoreNoFence, .unsafe),
             (CountedPerCPUProtection.name, .plainStoreThenFence, .safe),

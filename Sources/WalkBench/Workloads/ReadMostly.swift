@@ -1,5 +1,5 @@
 /// `read-mostly`: lookups over a populated space. Writers, if asked for, rewrite leaves in place
-/// (an mprotect-like change that never frees a table).
+/// (an mprotect-like change that never frees a table) and flush the TLB.
 public enum ReadMostly: WorkloadKind {
     public static let name = "read-mostly"
     public static let summary = "lookups over a populated 1 GiB; writers (default 0) rewrite leaves in place, freeing nothing"
@@ -18,5 +18,7 @@ public enum ReadMostly: WorkloadKind {
             mm.pool.storeRelaxed(pte, slot, .empty)
             mm.pool.storeRelease(pte, slot, e)
         }
+        // flush_tlb_range at the end of change_protection: nothing was freed.
+        protection.flushTLBOnly(cpu: cpu)
     }
 }

@@ -15,11 +15,15 @@ public struct Workload: Sendable, Hashable {
     public var hugeFraction: Double
     /// Pause between writer operations, outside the mmap_lock.
     public var writerDelayNanoseconds: UInt64
+    /// How long each walker idles after every batch of walks (0: never): its CPU runs the idle task,
+    /// in lazy TLB mode when that option is on, and sleeps, so an IPI must wake it.
+    public var readerIdleNanoseconds: UInt64
     public var readers: Int
     public var writers: Int
 
     public init(name: String, kind: String, summary: String, mappedBytes: UInt64, density: Double,
-                hugeFraction: Double, writerDelayNanoseconds: UInt64, readers: Int, writers: Int) {
+                hugeFraction: Double, writerDelayNanoseconds: UInt64, readerIdleNanoseconds: UInt64 = 0,
+                readers: Int, writers: Int) {
         self.name = name
         self.kind = kind
         self.summary = summary
@@ -27,6 +31,7 @@ public struct Workload: Sendable, Hashable {
         self.density = density
         self.hugeFraction = hugeFraction
         self.writerDelayNanoseconds = writerDelayNanoseconds
+        self.readerIdleNanoseconds = readerIdleNanoseconds
         self.readers = readers
         self.writers = writers
     }

@@ -4,7 +4,7 @@ import Foundation
 ///
 /// ```json
 /// { "name": "storm-sparse", "kind": "unmap-storm", "mapped": "256MiB", "density": 0.25,
-///   "huge_fraction": 0, "writer_delay_ns": 2000, "readers": 2, "writers": 1 }
+///   "huge_fraction": 0, "writer_delay_ns": 2000, "reader_idle_ns": 0, "readers": 2, "writers": 1 }
 /// ```
 /// Every key but `name` and `kind` is optional and defaults to the kind's preset. Sizes are bytes or a
 /// string with a KiB/MiB/GiB/TiB suffix. Unknown keys are errors, so a typo is never silently ignored.
@@ -13,7 +13,7 @@ public enum WorkloadFile {
         public let description: String
     }
 
-    static let keys = ["name", "kind", "summary", "mapped", "density", "huge_fraction", "writer_delay_ns", "readers", "writers"]
+    static let keys = ["name", "kind", "summary", "mapped", "density", "huge_fraction", "writer_delay_ns", "reader_idle_ns", "readers", "writers"]
 
     public static func load(_ path: String) throws -> [Workload] {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -67,6 +67,10 @@ public enum WorkloadFile {
         if let v = dict["writer_delay_ns"] {
             guard let d = integer(v), d >= 0, d <= 10_000_000_000 else { throw bad("writer_delay_ns", v, "an integer from 0 to 10000000000") }
             w.writerDelayNanoseconds = UInt64(d)
+        }
+        if let v = dict["reader_idle_ns"] {
+            guard let d = integer(v), d >= 0, d <= 1_000_000_000 else { throw bad("reader_idle_ns", v, "an integer from 0 to 1000000000") }
+            w.readerIdleNanoseconds = UInt64(d)
         }
         if let v = dict["readers"] {
             guard let d = integer(v), d >= 1, d <= 1024 else { throw bad("readers", v, "an integer from 1 to 1024") }

@@ -5,6 +5,7 @@ public enum Workloads {
         ReadMostly.self,
         UnmapStorm.self,
         ThpChurn.self,
+        ZapChurn.self,
     ]
 
     public static var builtIn: [Workload] { kinds.map { $0.preset } }

@@ -45,6 +45,34 @@ import Testing
         #expect(mm.pool.liveTables == 1)
     }
 
+    @Test func zapLeavesClearsPagesButKeepsEveryTable() throws {
+        let (mm, none, vma) = try Self.makeSpace(.x86_64_4level, bytes: 4 << 20)
+        var rng = SplitMix64(seed: 3)
+        try mm.populate(vma, density: 1, hugeFraction: 0, rng: &rng)
+        let tables = mm.pool.liveTables
+        let first = vma.lowerBound..<(vma.lowerBound + (2 << 20))
+        try mm.zapLeaves(first, protection: none, cpu: 0)
+        #expect(mm.census(first).leaves == 0)
+        #expect(mm.census().leaves == 512)
+        #expect(mm.pool.liveTables == tables, "MADV_DONTNEED frees no table, even an emptied one")
+        #expect(mm.pool.tablesFreed == 0)
+        try mm.populate(first, density: 1, hugeFraction: 0, rng: &rng)
+        #expect(mm.census().leaves == 1024)
+        #expect(mm.pool.liveTables == tables, "faulting back in reuses the kept table")
+        try mm.tearDown(protection: none, cpu: 0)
+        #expect(mm.pool.liveTables == 1)
+    }
+
+    @Test func cpumaskSnapshotCanLeaveOutLazyCPUs() {
+        let mask = CPUMask(), lazy = CPUMask()
+        for cpu in [0, 3, 64, 130] { mask.set(cpu) }
+        lazy.set(3)
+        lazy.set(130)
+        lazy.set(7)  // lazy but not in the mask: stays out
+        #expect(mask.snapshot() == [0, 3, 64, 130])
+        #expect(mask.snapshot(excluding: lazy) == [0, 64])
+    }
+
     @Test func sparsePopulateCreatesNoEmptyTables() throws {
         let (mm, none, vma) = try Self.makeSpace(.x86_64_4level, bytes: 64 << 20)
         var rng = SplitMix64(seed: 3)

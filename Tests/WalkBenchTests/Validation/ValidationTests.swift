@@ -30,6 +30,20 @@ import Testing
         #expect(o.matches)
     }
 
+    /// x86's freed_tables rule: a free that skips lazy CPUs lets a lazy CPU's walker read a freed table.
+    @Test func lazyCPUsSkippedWhenTablesAreFreedAreCaught() throws {
+        let cells = Validation.cells(scenarios: ["lazy-tlb"])
+        #expect(cells.count == 3)
+        for cell in cells where cell.walker.contains("lazy walkers") {
+            var o = try Validation.run(cell, runner: StrategyTests.runner, settings: Self.settings)
+            for _ in 1..<5 where cell.expected == .unsafe && o.observation.useAfterFree == 0 {
+                o = try Validation.run(cell, runner: StrategyTests.runner, settings: Self.settings)
+            }
+            #expect(o.matches, "\(cell.walker): \(o.verdict)")
+            #expect(cell.expected == (cell.walker.contains(LazyTLB.skipEvenWhenFreeing.rawValue) ? .unsafe : .safe))
+        }
+    }
+
     @Test func safeCellsReportSafeOnlyUnderPressure() throws {
         let o = try outcome("unmap-storm", IrqDisableProtection.name)
         #expect(o.observation.tablesFreed ?? 0 > 0)

@@ -25,6 +25,13 @@ import Testing
         #expect(w.writerDelayNanoseconds == 2000 && w.readers == 2 && w.writers == 3)
     }
 
+    @Test func readerIdleTime() throws {
+        let ws = try WorkloadFile.load(try write(#"{"name": "quiet", "kind": "read-mostly", "writers": 1, "reader_idle_ns": 200000}"#))
+        #expect(ws[0].readerIdleNanoseconds == 200_000)
+        #expect(try WorkloadFile.load(try write(#"{"name": "z", "kind": "zap-churn"}"#))[0].readerIdleNanoseconds == ZapChurn.preset.readerIdleNanoseconds)
+        #expect(try failure(#"{"name": "w", "kind": "zap-churn", "reader_idle_ns": 1.5}"#).contains(#"key "reader_idle_ns" = 1.5"#))
+    }
+
     @Test func arrayOfWorkloads() throws {
         let path = try write(#"[{"name": "a", "kind": "read-mostly"}, {"name": "b", "kind": "thp-churn", "mapped": 8388608}]"#)
         let ws = try WorkloadFile.load(path)
