@@ -11,12 +11,17 @@
 #define WB_IPI_SIGNAL SIGUSR1
 
 static __thread struct wb_cpu *wb_self;
+// IPIs this thread's handler has taken, acked or deferred: read by the thread itself.
+static __thread volatile uint64_t wb_taken;
+
+uint64_t wb_ipi_taken_here(void) { return wb_taken; }
 
 static void wb_ipi_handler(int sig) {
     (void)sig;
     struct wb_cpu *c = wb_self;
     if (!c) return;
     int saved = errno;
+    wb_taken = wb_taken + 1;
     if (c->irq_masked) {
         c->ipi_pending = 1;  // irq_happened: replayed at enable
     } else {

@@ -64,6 +64,9 @@ static inline void wb_irq_enable(struct wb_cpu *c) {
     }
 }
 
+/// How many IPIs have reached the calling thread's CPU so far (the idle loop's "did a flush find me").
+uint64_t wb_ipi_taken_here(void);
+
 /// Sends one IPI to `target`; returns the sequence to wait for, or 0 if the signal could not be sent.
 uint64_t wb_ipi_send(struct wb_cpu *target);
 static inline int wb_ipi_is_acked(struct wb_cpu *target, uint64_t seq) {

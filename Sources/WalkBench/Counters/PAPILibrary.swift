@@ -87,7 +87,7 @@ enum PAPILibrary {
             guard !events.isEmpty else { return }
             registered = PAPI_register_thread() == PAPI_OK
             guard PAPI_create_eventset(&set) == PAPI_OK else { return }
-            // PAPI_add_events takes a non-const array it does not write: a copy PAPI may point into.
+            // PAPI_add_events takes a non-const array: pass an inout copy, valid for the whole call.
             var eventCodes = codes
             var rc = PAPI_add_events(set, &eventCodes, Int32(eventCodes.count))
             if rc == PAPI_ECNFLCT || rc > 0 {

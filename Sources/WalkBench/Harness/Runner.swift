@@ -241,8 +241,9 @@ public struct Runner: Sendable {
                 _ = tally.latency.record(sample > overhead ? sample - overhead : 0)
             }
             if idle.nanoseconds > 0 {
-                protection.quiescent(cpu: cpu)
+                protection.enterIdle(cpu: cpu)
                 idle.run(cpu: cpu, mm: mm)
+                protection.exitIdle(cpu: cpu)
             }
         }
         if measuring { for i in sessions.indices { sessions[i].stop() } }
@@ -317,16 +318,14 @@ struct IdlePolicy: Sendable {
     /// cpumask and every shootdown wakes it.
     let lazy: Bool
 
-    /// Runs the idle task on `cpu` (interrupts enabled) until the idle time has passed.
-    ///
-    /// Lazy: the CPU keeps the mm loaded and is marked lazy, so flushes that free nothing skip it. A
-    /// flush IPI that reaches it anyway (tables freed) makes it switch to init_mm and leave the cpumask,
-    /// as flush_tlb_func does on a lazy CPU; later flushes then skip it altogether. Coming back is
-    /// switch_mm_irqs_off: the cpumask bit is set again (a seq_cst read-modify-write, before any walk)
-    /// if it was dropped, and the lazy mark cleared. Skipped flushes cost the returning CPU a local
-    /// flush in the kernel; this model has no TLB, so that part is free here.
+    /// Runs the idle task on `cpu` (interrupts enabled) until the idle time has passed. A lazy CPU
+    /// that takes a flush IPI switches to init_mm, as flush_tlb_func does, so later flushes need not
+    /// reach it; it rejoins the mm before its next walk. (The local flush the kernel owes on return
+    /// for skipped flushes costs nothing here: there is no TLB.)
     func run(cpu: Int, mm: AddressSpace) {
         if lazy { mm.lazyCPUs.set(cpu) }
+        // Counted from after the lazy mark: an IPI handled since then found this CPU lazy.
+        let ipisBefore = wb_ipi_taken_here()
         var loaded = true
         var deadline = timespec()
         clock_gettime(CLOCK_MONOTONIC, &deadline)
@@ -334,17 +333,16 @@ struct IdlePolicy: Sendable {
         deadline.tv_sec += Int(nanoseconds / 1_000_000_000) + total / 1_000_000_000
         deadline.tv_nsec = total % 1_000_000_000
         while true {
-            let r = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nil)
-            if r != EINTR { break }
-            // Woken by an IPI (the only signal a CPU thread takes); its handler has acked it.
-            if lazy && loaded {
+            if lazy && loaded && wb_ipi_taken_here() != ipisBefore {
                 mm.cpumask.clear(cpu)
                 mm.lazyCPUs.clear(cpu)
                 loaded = false
             }
+            // An IPI (the only signal a CPU thread takes) ends the sleep early; its handler has acked it.
+            if clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nil) != EINTR { break }
         }
         guard lazy else { return }
-        if loaded { mm.lazyCPUs.clear(cpu) } else { mm.cpumask.set(cpu) }
+        if loaded { mm.lazyCPUs.clear(cpu) } else { mm.switchIn(cpu: cpu) }
     }
 }
 

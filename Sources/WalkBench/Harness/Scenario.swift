@@ -40,7 +40,9 @@ public struct Scenario: Sendable {
     }
 
     public var label: String {
-        "\(workload.name) \(strategy)\(lazyTLBApplies && protectionOptions.lazyTLB != .off ? " lazy-tlb=\(protectionOptions.lazyTLB.rawValue)" : "") \(walker)\(dispatch == Dispatch.none ? "" : "/" + dispatch) r\(readers) w\(writers) \(geometry.name)"
+        let lazy = lazyTLBApplies && protectionOptions.lazyTLB != .off ? " lazy-tlb=\(protectionOptions.lazyTLB.rawValue)" : ""
+        let hooks = dispatch == Dispatch.none ? "" : "/" + dispatch
+        return "\(workload.name) \(strategy)\(lazy) \(walker)\(hooks) r\(readers) w\(writers) \(geometry.name)"
     }
 
     /// True when the strategy sends TLB shootdowns, so the lazy-TLB option changes what it does.

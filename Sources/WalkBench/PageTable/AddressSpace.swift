@@ -15,8 +15,6 @@ public final class AddressSpace: @unchecked Sendable {
     public let cpumask: CPUMask
     /// CPUs in lazy TLB mode on this mm: idle, the mm still loaded, skipped by flushes that free no table.
     public let lazyCPUs: CPUMask
-    /// mm->context.tlb_gen: bumped by every flush before it reads the cpumask.
-    private let tlbGeneration = Atomic<UInt64>(0)
     public let pageRefs: PageRefs
     /// The mapped regions, fixed after set-up; walkers pick their addresses inside them.
     public private(set) var vmas: [Range<UInt64>] = []
@@ -49,16 +47,19 @@ public final class AddressSpace: @unchecked Sendable {
 
     public var lastLevel: Int { geometry.levels.count - 1 }
 
-    /// inc_mm_tlb_gen, which every flush does first: a sequentially consistent read-modify-write, the
-    /// full barrier (atomic64_inc_return) that orders the writer's unlink or leaf change before its
-    /// read of the cpumask. It pairs with the seq_cst set of a CPU's bit before that CPU walks: either
-    /// the flush sees the bit, or the CPU's walk sees the change.
-    @discardableResult
-    public func beginFlush() -> UInt64 {
-        tlbGeneration.wrappingAdd(1, ordering: .sequentiallyConsistent).newValue
+    /// What every flush does before it reads the cpumask: smp_mb (x86's inc_mm_tlb_gen is a full
+    /// barrier), so the writer's unlink or leaf change is ordered before that read. It pairs with
+    /// `switchIn`: either the flush sees the CPU's bit, or the CPU's next walk sees the change.
+    public func beginFlush() {
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
     }
 
-    public var flushGeneration: UInt64 { tlbGeneration.load(ordering: .sequentiallyConsistent) }
+    /// switch_mm_irqs_off to this mm on `cpu`: its cpumask bit is set, then smp_mb (the CR3 write
+    /// serializes) before the CPU reads any table.
+    public func switchIn(cpu: Int) {
+        cpumask.set(cpu)
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
+    }
 
     /// Registers a mapped region (mmap without MAP_POPULATE): walkers may now pick addresses in it.
     public func addVMA(_ range: Range<UInt64>) {

@@ -31,19 +31,28 @@ public final class CPUMask: @unchecked Sendable {
         words[cpu / 64].load(ordering: .sequentiallyConsistent) & (1 << UInt64(cpu % 64)) != 0
     }
 
-    /// A snapshot, as a flush takes one before sending its IPIs; without the CPUs also in `excluded`
-    /// (the lazy ones, for a flush that frees no table).
-    public func snapshot(excluding excluded: CPUMask? = nil) -> [Int] {
-        var cpus: [Int] = []
+    /// A snapshot, as a flush takes one before sending its IPIs.
+    public func snapshot() -> [Int] { split(by: nil).outside }
+
+    /// One snapshot split in two: the CPUs also in `other` (the lazy ones, which a flush that frees
+    /// nothing skips) and the rest. Each word is read once, so a CPU is in exactly one of the two.
+    public func split(by other: CPUMask?) -> (outside: [Int], inside: [Int]) {
+        var outside: [Int] = [], inside: [Int] = []
         for w in 0..<wordCount {
-            var bits = words[w].load(ordering: .sequentiallyConsistent)
-            if let excluded { bits &= ~excluded.words[w].load(ordering: .sequentiallyConsistent) }
-            while bits != 0 {
-                let b = bits.trailingZeroBitCount
-                cpus.append(w * 64 + b)
-                bits &= bits - 1
-            }
+            let bits = words[w].load(ordering: .sequentiallyConsistent)
+            guard bits != 0 else { continue }
+            let marked = other.map { bits & $0.words[w].load(ordering: .sequentiallyConsistent) } ?? 0
+            Self.append(bits & ~marked, word: w, to: &outside)
+            Self.append(marked, word: w, to: &inside)
         }
-        return cpus
+        return (outside, inside)
+    }
+
+    private static func append(_ bits: UInt64, word: Int, to cpus: inout [Int]) {
+        var bits = bits
+        while bits != 0 {
+            cpus.append(word * 64 + bits.trailingZeroBitCount)
+            bits &= bits - 1
+        }
     }
 }

@@ -4,10 +4,10 @@ import Synchronization
 /// `irq-disable`: walkers disable interrupts; the freer IPIs every CPU in the mm's cpumask and waits.
 ///
 /// Kernel analogue: gup_fast on x86 (local_irq_save around the walk) with native_flush_tlb_multi
-/// sending the shootdown with wait=true when tables are freed; powerpc's serialize_against_pte_lookup.
-/// Here disabling is powerpc's lazy form, a store to a per-CPU mask; an IPI that finds it set is
-/// recorded and acked only when the walker enables again. Flushes that free nothing (mprotect,
-/// MADV_DONTNEED) send the same IPI; with lazy TLB on they skip CPUs idling with the mm loaded.
+/// sending the shootdown with wait=true; the free side is also powerpc's serialize_against_pte_lookup,
+/// but flushes that free nothing (mprotect, MADV_DONTNEED) send the IPI as only x86 does, skipping
+/// CPUs idling with the mm loaded when lazy TLB is on. Disabling is powerpc's lazy form, a store to a
+/// per-CPU mask; an IPI that finds it set is recorded and acked only when the walker enables again.
 ///
 /// Guarantee: a table is freed only after every CPU in the cpumask snapshot, lazy or not, has acked an
 /// IPI sent after the unlink. A walker that loaded the old entry is inside its IRQ-off window, so its ack
@@ -60,10 +60,8 @@ public final class IrqDisableProtection: InterruptDriven {
             interrupts.interruptAndWait(mm.cpumask.snapshot(), from: cpu)
             return
         }
-        let all = mm.cpumask.snapshot()
-        let targets = mm.cpumask.snapshot(excluding: mm.lazyCPUs)
-        // Counted against the full mask read just before: a CPU that went lazy in between counts as skipped.
-        let skipped = all.filter { $0 != cpu && !targets.contains($0) }.count
+        let (targets, lazy) = mm.cpumask.split(by: mm.lazyCPUs)
+        let skipped = lazy.count - (lazy.contains(cpu) ? 1 : 0)
         if skipped > 0 {
             skippedLazy.wrappingAdd(UInt64(skipped), ordering: .relaxed)
             wb_event_add(WB_EVENT_IPIS_SKIPPED_LAZY, Int64(skipped))

@@ -49,6 +49,9 @@ public final class RcuQsbrProtection: WalkProtection {
     @inline(__always) public func beginWalk(cpu: Int) { wb_qsbr_read_lock() }
     @inline(__always) public func endWalk(cpu: Int) { wb_qsbr_read_unlock() }
     @inline(__always) public func quiescent(cpu: Int) { wb_qsbr_quiescent_state() }
+    /// An idle CPU is quiescent for as long as it idles (rcu_idle_enter): offline, no grace period waits for it.
+    public func enterIdle(cpu: Int) { RcuQsbr.goOffline() }
+    public func exitIdle(cpu: Int) { wb_qsbr_thread_online() }
 
     /// An updater never reads: it goes offline on its first updater-side call and stays so.
     public func retire(_ table: TableIndex, cpu: Int) {

@@ -4,8 +4,8 @@ import Histogram
 ///
 /// As in liburcu's flavour table, every member belongs to one side:
 /// - reader side, called by a walking CPU: `beginWalk` / `endWalk` around one walk (or `withWalk`, which
-///   cannot be left half-open), `leafTableReached` just before the walk reads its last-level table, and
-///   `quiescent` between batches of walks;
+///   cannot be left half-open), `leafTableReached` just before the walk reads its last-level table,
+///   `quiescent` between batches of walks, and `enterIdle` / `exitIdle` around a walker's idle time;
 /// - updater side, called by a writer holding the mmap_lock for writing: `retire` a table it has just
 ///   unlinked (tlb_remove_table), `flush` at the end of the gather (tlb_finish_mmu), `flushTLBOnly`
 ///   after changing or clearing leaves without freeing a table (mprotect, MADV_DONTNEED, a THP split's
@@ -36,6 +36,9 @@ public protocol WalkProtection: AnyObject, Sendable {
     func endWalk(cpu: Int)
     func leafTableReached(cpu: Int)
     func quiescent(cpu: Int)
+    /// The CPU goes idle, and comes back before its next walk. Idle is an extended quiescent state.
+    func enterIdle(cpu: Int)
+    func exitIdle(cpu: Int)
 
     func retire(_ table: TableIndex, cpu: Int)
     func flush(cpu: Int)
@@ -60,6 +63,8 @@ extension WalkProtection {
     public func cpuStopping(_ cpu: Int) {}
     @inline(__always) public func leafTableReached(cpu: Int) {}
     @inline(__always) public func quiescent(cpu: Int) {}
+    public func enterIdle(cpu: Int) {}
+    public func exitIdle(cpu: Int) {}
     public func updaterCounters() -> UpdaterCounters { UpdaterCounters() }
     public func resetUpdaterCounters() {}
     public func waitDescription(cpu: Int) -> String? { nil }

@@ -1,4 +1,5 @@
 import CWalkSupport
+import Glibc
 import Synchronization
 import Testing
 @testable import WalkBench
@@ -7,11 +8,11 @@ import Testing
 @Suite(.serialized) struct LazyTLBTests {
     /// CPU 0 is a real thread in the mm's cpumask taking IPIs (lazy if asked); CPU 1, another thread,
     /// runs `flushes` as the writer. Returns the strategy's updater counters.
-    static func flushes(lazyTLB: LazyTLB, cpu0Lazy: Bool,
+    static func flushes(lazyTLB: LazyTLB, cpu0Lazy: Bool, hugeFraction: Double = 0,
                         _ flushes: @escaping @Sendable (AddressSpace, IrqDisableProtection) throws -> Void) throws -> UpdaterCounters {
         let (mm, _, vma) = try AddressSpaceTests.makeSpace(.x86_64_4level, bytes: 8 << 20)
         var rng = SplitMix64(seed: 4)
-        try mm.populate(vma, density: 1, hugeFraction: 0, rng: &rng)
+        try mm.populate(vma, density: 1, hugeFraction: hugeFraction, rng: &rng)
         let protection = try IrqDisableProtection(ProtectionContext(mm: mm, cpuCount: 2, options: ProtectionOptions(lazyTLB: lazyTLB)))
         let ready = Atomic<Bool>(false), stop = Atomic<Bool>(false)
         let cpu0 = try CPUThread {
@@ -67,6 +68,76 @@ import Testing
         let broken = try Self.flushes(lazyTLB: .skipEvenWhenFreeing, cpu0Lazy: true, Self.unmapFirstChunk)
         #expect(broken.ipisSent == 0)
         #expect(broken.ipisSkippedLazy == 1)
+    }
+
+    /// The writer operations that free nothing still shoot down TLBs under irq-disable (x86).
+    @Test func flushesThatFreeNothingSendIPIs() throws {
+        // thp-churn on an all-huge space: the chunk has no PTE table to collapse, so the operation splits.
+        let split = try Self.flushes(lazyTLB: .off, cpu0Lazy: false, hugeFraction: 1) { mm, p in
+            var rng = SplitMix64(seed: 5)
+            try ThpChurn.writerOperation(mm: mm, workload: ThpChurn.preset, protection: p, cpu: 1, rng: &rng)
+        }
+        #expect(split.ipisSent == 1)
+        let rewrite = try Self.flushes(lazyTLB: .off, cpu0Lazy: false) { mm, p in
+            var rng = SplitMix64(seed: 6)
+            try ReadMostly.writerOperation(mm: mm, workload: ReadMostly.preset, protection: p, cpu: 1, rng: &rng)
+        }
+        #expect(rewrite.ipisSent == 1)
+        let zap = try Self.flushes(lazyTLB: .off, cpu0Lazy: false) { mm, p in
+            try mm.zapLeaves(mm.vmas[0], protection: p, cpu: 1)
+        }
+        #expect(zap.ipisSent == 1)
+    }
+
+    /// A lazy CPU that takes a flush IPI leaves the mm (flush_tlb_func switches it to init_mm), so the
+    /// next freeing flush needs no IPI; it is back in the cpumask, not lazy, before it walks again.
+    @Test func aLazyCPUThatTakesAFlushLeavesTheMmAndRejoinsBeforeItWalks() throws {
+        let (mm, _, vma) = try AddressSpaceTests.makeSpace(.x86_64_4level, bytes: 8 << 20)
+        var rng = SplitMix64(seed: 7)
+        try mm.populate(vma, density: 1, hugeFraction: 0, rng: &rng)
+        let protection = try IrqDisableProtection(ProtectionContext(mm: mm, cpuCount: 2, options: ProtectionOptions(lazyTLB: .on)))
+        let rejoined = Atomic<Bool>(false)
+        let idler = try CPUThread {
+            mm.switchIn(cpu: 0)
+            protection.cpuStarted(0)
+            IdlePolicy(nanoseconds: 1_000_000_000, lazy: true).run(cpu: 0, mm: mm)
+            rejoined.store(mm.cpumask.contains(0) && !mm.lazyCPUs.contains(0), ordering: .relaxed)
+            protection.cpuStopping(0)
+            mm.cpumask.clear(0)
+        }
+        let log = Mutex<[String]>([])
+        let writer = try CPUThread {
+            mm.switchIn(cpu: 1)
+            protection.cpuStarted(1)
+            func waitFor(_ what: String, _ done: () -> Bool) {
+                let until = TimeBase.monotonicNanoseconds() + 900_000_000
+                while !done() && TimeBase.monotonicNanoseconds() < until { sched_yield() }
+                if !done() { log.withLock { $0.append("timed out waiting for \(what)") } }
+            }
+            waitFor("CPU 0 to go lazy") { mm.lazyCPUs.contains(0) }
+            let coverage = mm.geometry.pteTableCoverage
+            do {
+                try mm.lock.withWriteLock {
+                    try mm.unmap(vma.lowerBound..<(vma.lowerBound + coverage), protection: protection, cpu: 1)
+                }
+                let first = protection.updaterCounters()
+                log.withLock { $0.append("first free: \(first.ipisSent!) sent, \(first.ipisSkippedLazy!) skipped") }
+                waitFor("CPU 0 to leave the cpumask") { !mm.cpumask.contains(0) }
+                try mm.lock.withWriteLock {
+                    try mm.unmap((vma.lowerBound + coverage)..<(vma.lowerBound + 2 * coverage), protection: protection, cpu: 1)
+                }
+                let second = protection.updaterCounters()
+                log.withLock { $0.append("second free: \(second.ipisSent!) sent, \(second.ipisSkippedLazy!) skipped") }
+            } catch {
+                log.withLock { $0.append("writer failed: \(error)") }
+            }
+            protection.cpuStopping(1)
+        }
+        writer.join()
+        idler.join()
+        #expect(log.withLock { $0 } == ["first free: 1 sent, 0 skipped", "second free: 1 sent, 0 skipped"])
+        let back = rejoined.load(ordering: .relaxed)
+        #expect(back, "after idling CPU 0 is in the cpumask again and not lazy")
     }
 
     /// zap-churn's walkers idle after every batch: with lazy TLB on, some zaps find them lazy and skip
