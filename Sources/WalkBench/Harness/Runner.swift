@@ -321,7 +321,9 @@ struct IdlePolicy: Sendable {
     /// Runs the idle task on `cpu` (interrupts enabled) until the idle time has passed. A lazy CPU
     /// that takes a flush IPI switches to init_mm, as flush_tlb_func does, so later flushes need not
     /// reach it; it rejoins the mm before its next walk. (The local flush the kernel owes on return
-    /// for skipped flushes costs nothing here: there is no TLB.)
+    /// for skipped flushes costs nothing here: there is no TLB.) Never inlined: the idle path stays
+    /// out of the specialised walk loops.
+    @inline(never)
     func run(cpu: Int, mm: AddressSpace) {
         if lazy { mm.lazyCPUs.set(cpu) }
         // Counted from after the lazy mark: an IPI handled since then found this CPU lazy.
