@@ -23,7 +23,7 @@ public struct RepetitionResult: Sendable {
     /// Retire-to-free wait of every table freed in the measured phase (ticks).
     public var writerWait = Histogram<UInt64>(highestTrackableValue: 1 << 46, numberOfSignificantValueDigits: .two)
     public var ipisSent: UInt64?
-    /// IPIs a TLB-only flush did not send because the target was lazy (nil: lazy TLB off or n/a).
+    /// IPIs a flush did not send because the target was lazy (nil: lazy TLB off or n/a).
     public var ipisSkippedLazy: UInt64?
     /// Counter totals over the walker threads, the writer threads, and the process (SDE).
     public var readerCounters = CounterTotals()
