@@ -7,7 +7,8 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "What a lockless page-table walk costs under each way of keeping table pages alive.",
-        subcommands: [RunCommand.self, ListCommand.self, ValidateCommand.self, CallgrindChildCommand.self],
+        subcommands: [RunCommand.self, ListCommand.self, ValidateCommand.self, CompareCommand.self, CheckCommand.self,
+                      BaselineCommand.self, CallgrindChildCommand.self],
         defaultSubcommand: RunCommand.self)
 
     /// Bad input exits 2 with one line; --help exits 0; anything else that fails exits 1.

@@ -58,114 +58,97 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Seed for every thread's generator.")
     var seed: UInt64 = 0x5EED
 
-    func validate() throws { _ = try plan() }
+    @Option(parsing: .unconditional, help: "Measure every cell in this many separate processes, interleaved (process 1 runs every cell, then process 2, ...), so layout and drift differ between samples; rows carry a `process` column (1...\(RunLimits.processesMax), default \(RunDefaults.processes)).")
+    var processes: String?
+    @Flag(name: .customLong("require-quiet"), help: "Refuse to run (exit 2) if the preflight finds other processes busy or the hypervisor stealing time.")
+    var requireQuiet = false
+    @Option(name: .customLong("unstable-threshold"), parsing: .unconditional, help: "A cell whose spread (robust CoV over processes, in %) exceeds this is marked unstable (default \(ResultRow.number(Spread.defaultThreshold)!)).")
+    var unstableThreshold: String?
+    @Option(name: .customLong("extra-work"), parsing: .unconditional, help: "Add N dependent additions inside each walk's window: a known slowdown, the same in wall-clock and callgrind mode, for calibrating regression gates (default 0).")
+    var extraWork: String?
+    @Option(name: .customLong("arena-hugepages"), help: "Ask for transparent huge pages on the table arena (MADV_HUGEPAGE), as the kernel's direct map backs page tables: on or off (default on).")
+    var arenaHugepages: String?
+    @Option(name: .customLong("plan-file"), help: .hidden)
+    var planFile: String?
+    @Option(name: .customLong("process-of"), help: .hidden)
+    var processOf: String?
+
+    func validate() throws {
+        if planFile != nil { _ = try childRole() } else { _ = try plan() }
+    }
 
     func run() throws {
+        if let planFile {
+            try runAsChild(planFile: planFile, role: try childRole())
+            return
+        }
         let plan = try plan()
-        let outputPath = output ?? ""  // resolved after the environment is known
         let environment = RunEnvironment.capture()
-        let timeBase = TimeBase.calibrate(invariantTSC: environment.invariantTSC)
-        let info = RunInfo(environment: environment, timeBase: timeBase)
         let path: String
-        if output != nil {
-            path = outputPath
+        if let output {
+            path = output
         } else {
             let dir = "results/runs"
             do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
                 throw UsageError(message: "cannot create \(dir): \(error.localizedDescription)")
             }
-            path = "\(dir)/\(info.defaultFileName)"
+            path = "\(dir)/\(RunInfo(environment: environment, timeBase: .fallback).defaultFileName)"
             if let problem = ResultFile.problem(writing: path, replace: false) { throw UsageError(message: problem) }
         }
+        let outcome = try Execution.measure(plan, environment: environment, path: path, force: force,
+                                            requireQuiet: requireQuiet, summary: true)
+        if !outcome.failures.isEmpty {
+            for f in outcome.failures { warn("bench: FAIL \(f)") }
+            throw RunFailure(message: "\(outcome.failures.count) failure(s)")
+        }
+    }
 
-        if environment.build == "debug" {
-            warn("bench: this is a debug build; its rows say build=debug and their timings mean little. Use `swift run -c release bench`.")
+    /// A measuring process of a --processes run: the parent's scenarios, this process's rows, no summary.
+    func runAsChild(planFile: String, role: (index: Int, count: Int)) throws {
+        guard let output else { throw UsageError(message: "--plan-file needs --output") }
+        let spec: RunSpec
+        do { spec = try JSONDecoder().decode(RunSpec.self, from: Data(contentsOf: URL(fileURLWithPath: planFile))) } catch {
+            throw UsageError(message: "--plan-file \(planFile): \(error)")
         }
-        warn("bench: timer \(timeBase.source.rawValue)" + (timeBase.source == .tsc ? String(format: " at %.3f GHz", timeBase.ticksPerNanosecond) : "")
-             + String(format: ", overhead %.1f ns per read pair", timeBase.overheadNanoseconds) + (timeBase.note.map { " (\($0))" } ?? ""))
-        let total = plan.scenarios.count * plan.timing.repetitions
-        let estimate = Double(total) * (plan.timing.duration + plan.timing.warmup)
-        warn("bench: \(plan.scenarios.count) scenarios × \(plan.timing.repetitions) repetitions, about \(Int(estimate.rounded(.up))) s of measurement")
+        var scenarios: [Scenario] = []
+        do { scenarios = try spec.scenarios.map { try $0.scenario() } } catch { throw UsageError(message: "--plan-file \(planFile): \(error)") }
+        // Each process starts at another place in the list, so no cell always runs first or last.
+        let shift = scenarios.isEmpty ? 0 : (role.index - 1) * scenarios.count / role.count
+        scenarios = Array(scenarios[shift...] + scenarios[..<shift])
+        let counterPlan: CounterPlan
+        do { counterPlan = spec.counters.isEmpty ? .none : try CounterPlan.parse(spec.counters) } catch { throw UsageError(message: "\(error)") }
+        var callgrind: CallgrindSetup?
+        // Callgrind's counts are the same in every process: the first one counts them.
+        if let walks = spec.callgrindWalks, role.index == 1 {
+            guard let valgrind = Callgrind.findValgrind(), let exe = Callgrind.ownExecutable() else {
+                throw UsageError(message: "--callgrind: valgrind or this executable cannot be found")
+            }
+            callgrind = CallgrindSetup(valgrind: valgrind, executable: exe, walks: walks)
+        }
+        TablePool.hugePages.store(spec.arenaHugePages, ordering: .relaxed)
+        let environment = RunEnvironment.capture()
+        var info = RunInfo(environment: environment, timeBase: TimeBase.calibrate(invariantTSC: environment.invariantTSC))
+        info.process = role.index
+        info.processes = role.count
+        let reps = scenarios.first?.timing.repetitions ?? 1
+        let measured = try Measurement.inProcess(scenarios, info: info, counters: counterPlan, callgrind: callgrind,
+                                                 progress: Progress(total: scenarios.count * reps, prefix: "process \(role.index)/\(role.count) "))
+        let header = Columns.all + counterPlan.columns + (callgrind == nil ? [] : Callgrind.columns)
+        var text = CSV.line(header)
+        for r in measured.rows { text += CSV.line(r.fields(header)) }
+        do { try ResultFile.write(text, to: output, replace: true) } catch { throw RunFailure(message: "\(error)") }
+        if !measured.failures.isEmpty {
+            for f in measured.failures { warn("bench: FAIL \(f)") }
+            throw RunFailure(message: "\(measured.failures.count) failure(s)")
+        }
+    }
 
-        if let note = plan.oversubscriptionNote { warn("bench: \(note)") }
-        for note in plan.counters.notes { warn("bench: counter unavailable, its columns stay empty: \(note)") }
-        var callgrindSession: Callgrind.Session?
-        if let cg = plan.callgrind {
-            warn("bench: --callgrind: \(cg.walks) walks per scenario under \(cg.valgrind) (one walker, no writers; valgrind is slow)")
-            do { callgrindSession = try Callgrind.Session(valgrind: cg.valgrind, executable: cg.executable) } catch {
-                throw RunFailure(message: "--callgrind: \(error)")
-            }
-            if let note = callgrindSession?.note { warn("bench: --callgrind: \(note)") }
+    func childRole() throws -> (index: Int, count: Int) {
+        let parts = (processOf ?? "1/1").split(separator: "/").compactMap { Int($0) }
+        guard parts.count == 2, parts[1] >= 1, (1...parts[1]).contains(parts[0]) else {
+            throw ValidationError("--process-of: \"\(processOf ?? "")\" is not allowed; use K/N with 1 <= K <= N")
         }
-        let runner = Runner(timeBase: timeBase, counters: plan.counters)
-        let progress = Progress(total: total)
-        var rows: [ResultRow] = []
-        // With --callgrind: each row's cg_ fields (parallel to `rows`), and each distinct request's counts.
-        var callgrindFields: [[String]] = []
-        var callgrindDone: [Callgrind.ChildRequest: Result<Callgrind.Counts, Error>] = [:]
-        var failures: [String] = []
-        var pinningNoted = false
-        for (i, scenario) in plan.scenarios.enumerated() {
-            let measurements: [RepetitionResult]
-            do {
-                measurements = try runner.run(scenario) { rep in
-                    progress.step(i * plan.timing.repetitions + rep, "\(scenario.label) rep \(rep)/\(plan.timing.repetitions)")
-                }
-            } catch {
-                failures.append("\(scenario.label): \(error)")
-                continue
-            }
-            // The callgrind counts are one deterministic measurement per scenario, not per repetition: a
-            // repetition would only repeat them (that is the point of counting this way), and valgrind is
-            // slow. So the scenario's one count fills the cg_ columns of each of its repetition rows, and
-            // scenarios that differ only in thread counts (the counted run has one walker, no writers)
-            // share one valgrind run.
-            var cgFields = Callgrind.columns.map { _ in "" }
-            if let cg = plan.callgrind, let session = callgrindSession {
-                let request = Callgrind.ChildRequest(scenario, walks: cg.walks)
-                if callgrindDone[request] == nil {
-                    progress.step((i + 1) * plan.timing.repetitions, "\(scenario.label) under callgrind")
-                    callgrindDone[request] = Result { try session.measure(request) }
-                }
-                switch callgrindDone[request]! {
-                case .success(let counts): cgFields = counts.fields
-                case .failure(let error): failures.append("\(scenario.label): callgrind: \(error)")
-                }
-            }
-            for m in measurements {
-                if !pinningNoted, m.pinning.hasPrefix("unpinned") { warn("bench: \(m.pinning)"); pinningNoted = true }
-                var row = ResultRow.make(run: info, scenario: scenario, measurement: m)
-                row.setCounters(plan.counters, m)
-                rows.append(row)
-                callgrindFields.append(cgFields)
-            }
-        }
-        progress.finish()
-
-        if !rows.isEmpty {
-            let header = Columns.all + plan.counters.columns
-            let cgHeader = plan.callgrind == nil ? [] : Callgrind.columns
-            var text = CSV.line(header + cgHeader)
-            for (i, r) in rows.enumerated() { text += CSV.line(r.fields(header) + (cgHeader.isEmpty ? [] : callgrindFields[i])) }
-            do { try ResultFile.write(text, to: path, replace: force) } catch {
-                throw RunFailure(message: "could not write results: \(error)")
-            }
-            print(Summary.render(rows, reference: plan.reference))
-            if let note = Summary.mitigationNote(rows, spectreV2: environment.spectreV2) { print(note) }
-            print("results: \(path)")
-        }
-
-        // A strategy that promises safety and showed a use-after-free fails the run.
-        let safe = Set(Strategies.all.filter(\.guaranteesSafety).map(\.name))
-        for r in rows where safe.contains(r["strategy"]!) {
-            if let u = r["uaf_detected"].flatMap(UInt64.init), u > 0 {
-                failures.append("\(r["strategy"]!) claims safety but the oracle saw \(u) use-after-free walks (\(r["workload"]!), r\(r["readers"]!) w\(r["writers"]!), repetition \(r["repetition"]!))")
-            }
-        }
-        if !failures.isEmpty {
-            for f in failures { warn("bench: FAIL \(f)") }
-            throw RunFailure(message: "\(failures.count) failure(s)")
-        }
+        return (parts[0], parts[1])
     }
 
     struct Plan {
@@ -177,6 +160,11 @@ struct RunCommand: ParsableCommand {
         var callgrind: CallgrindSetup?
         /// Why some default cells were not planned, if any were not.
         var oversubscriptionNote: String?
+        var processes: Int
+        var unstableThreshold: Double
+        var arenaHugePages: Bool
+        /// The counter names the plan was parsed from (handed to measuring processes).
+        var counterNames: [String]
     }
 
     struct CallgrindSetup {
@@ -226,6 +214,12 @@ struct RunCommand: ParsableCommand {
         }
         let dispatchNames = try names(dispatch, "dispatch", allowed: Dispatch.names, default: Dispatch.names)
         var walkOptions = WalkOptions(takeReference: !noTakeRef)
+        if let extraWork {
+            guard let n = UInt64(extraWork), n <= RunLimits.extraWorkMax else {
+                throw ValidationError("--extra-work: \"\(extraWork)\" is not allowed; use a whole number from 0 to \(RunLimits.extraWorkMax)")
+            }
+            walkOptions.extraWork = n
+        }
         if let span {
             guard let bytes = WorkloadFile.size(.string(span)), bytes > 0, bytes <= 1 << 40 else {
                 throw ValidationError("--span: \"\(span)\" is not allowed; use a size from 1 byte to 1TiB, e.g. 2MiB or 4096")
@@ -239,7 +233,28 @@ struct RunCommand: ParsableCommand {
         let cpus = CPUThread.allowedCPUs.count
         var skippedOversubscribed = 0
         let writerCounts = try counts(writers, "writers", 0...64)
-        var timing = Timing()
+        var processCount = RunDefaults.processes
+        if let processes {
+            guard let n = Int(processes), (1...RunLimits.processesMax).contains(n) else {
+                throw ValidationError("--processes: \"\(processes)\" is not allowed; use a whole number from 1 to \(RunLimits.processesMax)")
+            }
+            processCount = n
+        }
+        var threshold = Spread.defaultThreshold
+        if let unstableThreshold {
+            guard let t = Double(unstableThreshold), t > 0, t <= 1000 else {
+                throw ValidationError("--unstable-threshold: \"\(unstableThreshold)\" is not allowed; use a percentage above 0, e.g. 5")
+            }
+            threshold = t
+        }
+        var hugePages = true
+        if let arenaHugepages {
+            guard ["on", "off"].contains(arenaHugepages) else {
+                throw ValidationError("--arena-hugepages: \"\(arenaHugepages)\" is not allowed; use on or off")
+            }
+            hugePages = arenaHugepages == "on"
+        }
+        var timing = Timing(duration: RunDefaults.duration, warmup: RunDefaults.warmup, repetitions: RunDefaults.repetitions)
         timing.duration = try seconds(duration, "duration", default: timing.duration, allowZero: false)
         timing.warmup = try seconds(warmup, "warmup", default: timing.warmup, allowZero: true)
         if let repetitions {
@@ -326,7 +341,8 @@ struct RunCommand: ParsableCommand {
         let reference = self.reference ?? (strategyNames.contains(NoProtection.name) ? NoProtection.name : strategyNames.first)
         return Plan(scenarios: scenarios, timing: timing, reference: reference, counters: counterPlan,
                     callgrind: try callgrindSetup(windowDelay: windowDelayNanoseconds),
-                    oversubscriptionNote: oversubscriptionNote)
+                    oversubscriptionNote: oversubscriptionNote, processes: processCount, unstableThreshold: threshold,
+                    arenaHugePages: hugePages, counterNames: counterNames ?? [])
     }
 }
 
@@ -359,22 +375,3 @@ extension RunCommand {
     }
 }
 
-/// Progress on stderr: a bar on a terminal, one plain line per step otherwise.
-final class Progress {
-    let total: Int
-    let tty = isatty(2) == 1
-    init(total: Int) { self.total = total }
-
-    func step(_ n: Int, _ label: String) {
-        if tty {
-            let width = 30
-            let filled = total > 0 ? width * (n - 1) / total : 0
-            let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-            FileHandle.standardError.write(Data("\r\u{1B}[K[\(bar)] \(n)/\(total) \(label)".utf8))
-        } else {
-            warn("[\(n)/\(total)] \(label)")
-        }
-    }
-
-    func finish() { if tty { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
-}

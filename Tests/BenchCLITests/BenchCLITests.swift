@@ -18,7 +18,7 @@ private let frozenLeadingColumns: [String] = [
 /// Options of a valid, tiny run of one strategy (no --output).
 private let tinyRun: [String] = [
     "run", "--strategies", "none", "--workloads", "unmap-storm", "--readers", "1", "--writers", "1",
-    "--duration", "0.1", "--warmup", "0", "--repetitions", "1",
+    "--duration", "0.1", "--warmup", "0", "--repetitions", "1", "--processes", "1",
 ]
 
 /// Parses a result CSV and checks its header is the schema; returns the data rows keyed by column.
@@ -63,6 +63,11 @@ private let badInputs: [BadInput] = [
         mentions: ["reader_idle_ns", "-5"]
     ),
     BadInput(label: "--workloads nope", arguments: ["--workloads", "nope"], mentions: ["nope"]),
+    BadInput(label: "--processes 0", arguments: ["--processes", "0"], mentions: ["--processes", "0"]),
+    BadInput(label: "--processes 101", arguments: ["--processes", "101"], mentions: ["101"]),
+    BadInput(label: "--extra-work -1", arguments: ["--extra-work", "-1"], mentions: ["--extra-work", "-1"]),
+    BadInput(label: "--unstable-threshold 0", arguments: ["--unstable-threshold", "0"], mentions: ["--unstable-threshold", "0"]),
+    BadInput(label: "--arena-hugepages maybe", arguments: ["--arena-hugepages", "maybe"], mentions: ["maybe", "on or off"]),
     BadInput(label: "--geometry vax", arguments: ["--geometry", "vax"], mentions: ["vax"]),
     BadInput(label: "--duration 0", arguments: ["--duration", "0"], mentions: ["0", "--duration"]),
     BadInput(label: "--duration abc", arguments: ["--duration", "abc"], mentions: ["abc"]),
@@ -117,7 +122,7 @@ struct BenchCLITests {
         let r = try runBench(
             [
                 "run", "--strategies", "none,mmap-lock", "--workloads", "unmap-storm", "--readers", "1",
-                "--writers", "1", "--duration", "0.2", "--warmup", "0.05", "--repetitions", "1", "--output", output,
+                "--writers", "1", "--duration", "0.2", "--warmup", "0.05", "--repetitions", "1", "--processes", "1", "--output", output,
             ], in: dir)
         #expect(r.status == 0, "\(r.transcript)")
         #expect(r.stdout.contains("results:"), "\(r.transcript)")
@@ -159,7 +164,8 @@ struct BenchCLITests {
         let r = try runBench(
             [
                 "run", "--strategies", "none,irq-disable", "--workloads", "zap-churn", "--readers", "1",
-                "--lazy-tlb", "off,on", "--duration", "0.2", "--warmup", "0", "--repetitions", "1", "--output", output,
+                "--lazy-tlb", "off,on", "--duration", "0.2", "--warmup", "0", "--repetitions", "1", "--processes", "1",
+                "--output", output,
             ], in: dir)
         #expect(r.status == 0, "\(r.transcript)")
         let rows = try readResults(output)
@@ -231,7 +237,7 @@ struct BenchCLITests {
         let r = try runBench(
             [
                 "run", "--workload-file", "tiny.json", "--strategies", "none", "--readers", "1",
-                "--duration", "0.1", "--warmup", "0", "--repetitions", "1", "--output", output,
+                "--duration", "0.1", "--warmup", "0", "--repetitions", "1", "--processes", "1", "--output", output,
             ], in: dir)
         #expect(r.status == 0, "\(r.transcript)")
         let rows = try readResults(output)
@@ -249,7 +255,7 @@ struct BenchCLITests {
         let csv = dir.path("sde.csv")
         let r = try runBench([
             "run", "--strategies", "none,irq-disable", "--workloads", "unmap-storm", "--readers", "1", "--writers", "1",
-            "--duration", "0.2", "--warmup", "0", "--repetitions", "1",
+            "--duration", "0.2", "--warmup", "0", "--repetitions", "1", "--processes", "1",
             "--counters", "sde:::walkbench::ipis_sent,sde:::walkbench::tables_freed", "--output", csv,
         ], in: dir)
         try #require(r.status == 0, "\(r.transcript)")

@@ -25,7 +25,7 @@ private func cgRows(_ path: String) throws -> [[String: String]] {
 
 private func cgValues(_ row: [String: String]) -> [String] { Callgrind.columns.map { row[$0] ?? "" } }
 
-private let cgTiming = ["--readers", "1", "--duration", "0.02", "--warmup", "0"]
+private let cgTiming = ["--readers", "1", "--duration", "0.02", "--warmup", "0", "--processes", "1"]
 
 @Suite(.serialized) struct CallgrindCLITests {
     static let valgrindHere = Callgrind.findValgrind() != nil
@@ -90,6 +90,31 @@ private let cgTiming = ["--readers", "1", "--duration", "0.02", "--warmup", "0"]
             // Without the C kinds: an existential's witness-table calls are indirect; direct's inline.
             #expect(try value("existential", "cg_bim_per_walk") > value("direct", "cg_bim_per_walk"))
         }
+    }
+
+    /// --extra-work shows in callgrind's counts exactly, two runs of one build count the same, and
+    /// `bench check --callgrind` passes the same walks and fails the heavier ones.
+    @Test(.enabled(if: valgrindHere, "valgrind is not on PATH"))
+    func extraWorkIsCaughtExactly() throws {
+        let dir = try makeWorkDir()
+        defer { dir.remove() }
+        func run(_ output: String, extraWork: String) throws -> Double {
+            let r = try runBench(["run", "--callgrind", "--callgrind-walks", "1000", "--strategies", "none", "--walkers", "lookup",
+                                  "--workload-file", "small.json", "--repetitions", "1", "--extra-work", extraWork,
+                                  "--output", output] + cgTiming, in: dir)
+            try #require(r.status == 0, "\(r.transcript)")
+            return try #require(Double(try cgRows(dir.path(output))[0]["cg_ir_per_walk"] ?? ""))
+        }
+        let a = try run("a.csv", extraWork: "0"), b = try run("b.csv", extraWork: "0"), c = try run("c.csv", extraWork: "20")
+        #expect(a == b)
+        #expect(c - a >= 20, "20 dependent additions add at least 20 instructions per walk: \(a) -> \(c)")
+        let saved = try runBench(["baseline", "save", "cg", "a.csv"], in: dir)
+        try #require(saved.status == 0, "\(saved.transcript)")
+        let same = try runBench(["check", "--baseline", "cg", "--callgrind", "--candidate", "b.csv"], in: dir)
+        #expect(same.status == 0, "\(same.transcript)")
+        let heavier = try runBench(["check", "--baseline", "cg", "--callgrind", "--candidate", "c.csv"], in: dir)
+        #expect(heavier.status == 1, "\(heavier.transcript)")
+        #expect(heavier.stdout.contains("cg_ir_per_walk") && heavier.stdout.contains("worse"), "\(heavier.transcript)")
     }
 
     /// (c) --callgrind with no valgrind on PATH: one line naming valgrind, exit 2, nothing written.

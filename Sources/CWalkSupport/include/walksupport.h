@@ -52,6 +52,17 @@ static inline void wb_compiler_barrier(void) { __asm__ __volatile__("" ::: "memo
 /// Keeps a value alive so the optimiser cannot delete the work that produced it.
 static inline void wb_consume(uint64_t v) { __asm__ __volatile__("" : : "r"(v) : "memory"); }
 
+/// --extra-work: `n` dependent additions on `x`, which the optimiser can neither fold nor drop (the
+/// empty asm makes each step's result opaque). The same instructions run in wall-clock and callgrind
+/// mode, so a slowdown planted with it shows in both.
+static inline uint64_t wb_extra_work(uint64_t x, uint64_t n) {
+    for (uint64_t i = 0; i < n; i++) {
+        x += i;
+        __asm__ __volatile__("" : "+r"(x));
+    }
+    return x;
+}
+
 /// Pins the calling thread to one CPU. Returns 0 or an errno value.
 int wb_pin_self(int cpu);
 /// The CPU the calling thread runs on now, or -1.

@@ -118,6 +118,7 @@ public enum Callgrind {
         public var seed: UInt64
         public var batch: Int
         public var batchFailRate: Double
+        public var extraWork: UInt64
         public var walks: Int
 
         /// The request that reproduces one walker of `scenario` (its thread counts and timing aside).
@@ -137,11 +138,12 @@ public enum Callgrind {
             seed = scenario.seed
             batch = scenario.timing.batch
             batchFailRate = scenario.protectionOptions.batchFailRate
+            extraWork = scenario.walkOptions.extraWork
             self.walks = walks
         }
 
         static let keys = ["geometry", "workload", "kind", "mapped", "density", "huge-fraction", "strategy", "walker",
-                           "dispatch", "oracle", "span", "take-ref", "seed", "batch", "batch-fail-rate", "walks"]
+                           "dispatch", "oracle", "span", "take-ref", "seed", "batch", "batch-fail-rate", "extra-work", "walks"]
 
         /// `--key value` pairs, every key present; doubles in Swift's shortest round-trip form.
         public var arguments: [String] {
@@ -150,7 +152,7 @@ public enum Callgrind {
                 "density": String(density), "huge-fraction": String(hugeFraction), "strategy": strategy,
                 "walker": walker, "dispatch": dispatch, "oracle": oracle ? "on" : "off", "span": String(span),
                 "take-ref": takeReference ? "on" : "off", "seed": String(seed), "batch": String(batch),
-                "batch-fail-rate": String(batchFailRate), "walks": String(walks),
+                "batch-fail-rate": String(batchFailRate), "extra-work": String(extraWork), "walks": String(walks),
             ]
             return Self.keys.flatMap { ["--\($0)", values[$0]!] }
         }
@@ -212,6 +214,10 @@ public enum Callgrind {
             batch = b
             guard let p = Double(try value("batch-fail-rate")), p >= 0, p <= 1 else { throw try bad("batch-fail-rate", "use a probability from 0 to 1") }
             batchFailRate = p
+            guard let x = UInt64(try value("extra-work")), x <= RunLimits.extraWorkMax else {
+                throw try bad("extra-work", "use a whole number from 0 to \(RunLimits.extraWorkMax)")
+            }
+            extraWork = x
             guard let w = Int(try value("walks")), Callgrind.walkRange.contains(w) else {
                 throw try bad("walks", "use a whole number from \(Callgrind.walkRange.lowerBound) to \(Callgrind.walkRange.upperBound)")
             }
@@ -233,7 +239,7 @@ public enum Callgrind {
             timing.repetitions = 1
             var s = Scenario(geometry: Geometry.named(geometry)!, workload: workload, strategy: strategy, walker: walker,
                              readers: 1, writers: 0, oracle: oracle,
-                             walkOptions: WalkOptions(span: span, takeReference: takeReference), timing: timing, seed: seed)
+                             walkOptions: WalkOptions(span: span, takeReference: takeReference, extraWork: extraWork), timing: timing, seed: seed)
             s.dispatch = dispatch
             s.protectionOptions.batchFailRate = batchFailRate
             return s

@@ -21,7 +21,7 @@ public struct RepetitionResult: Sendable {
     public var tablesPendingPeak: Int = 0
     public var bytesPendingPeak: Int = 0
     /// Retire-to-free wait of every table freed in the measured phase (ticks).
-    public var writerWait = Histogram<UInt64>(highestTrackableValue: 1 << 46, numberOfSignificantValueDigits: .two)
+    public var writerWait = Histogram<UInt64>(highestTrackableValue: 1 << 46, numberOfSignificantValueDigits: .three)
     public var ipisSent: UInt64?
     /// IPIs a flush did not send because the target was lazy (nil: lazy TLB off or n/a).
     public var ipisSkippedLazy: UInt64?
@@ -31,6 +31,8 @@ public struct RepetitionResult: Sendable {
     public var processCounters = CounterTotals()
     public var gracePeriods: Histogram<UInt64>?
     public var pinning: String = ""
+    /// Other processes' CPU time and the hypervisor's steal during the measured phase.
+    public var disturbance: Disturbance?
 
     public init(repetition: Int) { self.repetition = repetition }
 

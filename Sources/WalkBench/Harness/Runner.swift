@@ -148,11 +148,13 @@ public struct Runner: Sendable {
         defer { for s in processSessions { s.close() } }
         for i in processSessions.indices { processSessions[i].start() }
         let freedBefore = mm.pool.tablesFreed
+        let loadBefore = HostLoad.now()
         let start = TimeBase.monotonicNanoseconds()
         control.set(.measure)
         Self.sleep(seconds: timing.duration)
         control.set(.stop)
         let end = TimeBase.monotonicNanoseconds()
+        let disturbance = loadBefore.flatMap { b in HostLoad.now()?.since(b) }
         let freedInPhase = mm.pool.tablesFreed - freedBefore
         let pendingPeak = mm.pool.tablesPendingPeak
         for i in processSessions.indices { processSessions[i].stop() }
@@ -169,6 +171,7 @@ public struct Runner: Sendable {
 
         var m = RepetitionResult(repetition: repetition)
         m.measuredSeconds = Double(end - start) / 1e9
+        m.disturbance = disturbance
         m.tablesFreed = freedInPhase
         m.tablesPendingPeak = pendingPeak
         m.bytesPendingPeak = bytesPendingPeak
@@ -358,6 +361,7 @@ struct WalkLoop<P: WalkProtection, W: PageWalker, L: OracleLog> {
     let vmaStart: UInt64
     let spanStarts: UInt64
     let pageMask: UInt64
+    let extraWork: UInt64
     var checksum: UInt64 = 0
     var uaf: UInt64 = 0
     var retries: UInt64 = 0
@@ -375,6 +379,7 @@ struct WalkLoop<P: WalkProtection, W: PageWalker, L: OracleLog> {
         vmaStart = vma.lowerBound
         spanStarts = size > options.span ? size - options.span + 1 : 1
         pageMask = ~(mm.geometry.pageSize - 1)
+        extraWork = options.extraWork
     }
 
     mutating func resetCounts() {
@@ -391,7 +396,8 @@ struct WalkLoop<P: WalkProtection, W: PageWalker, L: OracleLog> {
         let cpu = window.cpu
         protection.beginWalk(cpu: cpu)
         window.log.begin()
-        let r = walker.walk(at: address, window: &window)
+        var r = walker.walk(at: address, window: &window)
+        if extraWork != 0 { r.frameSum = wb_extra_work(r.frameSum, extraWork) }
         if window.log.readFreedTable() { uaf &+= 1 }
         protection.endWalk(cpu: cpu)
         checksum &+= r.frameSum

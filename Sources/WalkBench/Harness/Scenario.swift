@@ -45,6 +45,14 @@ public struct Scenario: Sendable {
         return "\(workload.name) \(strategy)\(lazy) \(walker)\(hooks) r\(readers) w\(writers) \(geometry.name)"
     }
 
+    /// The revisions of the strategy, walker and workload kind: rows of different revisions measure
+    /// different things and are never compared.
+    public var revisions: (strategy: Int, walker: Int, workload: Int) {
+        (Strategies.all.first { $0.name == strategy }?.revision ?? 0,
+         Walkers.all.first { $0.name == walker }?.revision ?? 0,
+         workload.kindType.revision)
+    }
+
     /// True when the strategy sends TLB shootdowns, so the lazy-TLB option changes what it does.
     public var lazyTLBApplies: Bool { Strategies.all.first { $0.name == strategy }?.sendsTLBShootdowns ?? false }
 }
@@ -64,4 +72,12 @@ public struct Timing: Sendable, Hashable {
         self.repetitions = repetitions
         self.batch = batch
     }
+}
+
+/// Bounds of the numeric options, shared by the command line and the callgrind child.
+public enum RunLimits {
+    /// --extra-work: enough to double the slowest walk, not enough to hide a hang.
+    public static let extraWorkMax: UInt64 = 1_000_000
+    /// --processes
+    public static let processesMax = 100
 }

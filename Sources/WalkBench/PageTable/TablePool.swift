@@ -39,7 +39,7 @@ public final class TablePool: @unchecked Sendable {
     private let retired: UnsafeMutablePointer<RetireRecord>
     private let retiredBytes: Int
     private let clock: TimeBase?
-    private let writerWait = Mutex(Histogram<UInt64>(highestTrackableValue: 1 << 46, numberOfSignificantValueDigits: .two))
+    private let writerWait = Mutex(Histogram<UInt64>(highestTrackableValue: 1 << 46, numberOfSignificantValueDigits: .three))
     private let pendingBytes = Atomic<Int>(0)
     private let pendingBytesPeak = Atomic<Int>(0)
 
@@ -47,6 +47,9 @@ public final class TablePool: @unchecked Sendable {
     private let freedCount = Atomic<Int>(0)
     private let pendingCount = Atomic<Int>(0)
     private let pendingPeak = Atomic<Int>(0)
+
+    /// Whether new pools ask for transparent huge pages (`--arena-hugepages`; process-wide, set before a run).
+    public static let hugePages = Atomic<Bool>(true)
 
     /// - Parameter clock: times retire-to-free waits; nil records none.
     public init(slotEntries: Int, capacity: Int, clock: TimeBase? = nil) throws {
@@ -62,6 +65,12 @@ public final class TablePool: @unchecked Sendable {
         retiredBytes = MemoryLayout<RetireRecord>.stride * capacity
         retired = try Self.reserve(retiredBytes).bindMemory(to: RetireRecord.self, capacity: capacity)
         self.clock = clock
+        if Self.hugePages.load(ordering: .relaxed) {
+            // The kernel reads page tables through its huge-page direct map; asking for THP here gives the
+            // walks the same few TLB entries. Advice, not a promise: failure leaves 4 KiB pages.
+            _ = madvise(UnsafeMutableRawPointer(entries), arenaBytes, MADV_HUGEPAGE)
+            _ = madvise(UnsafeMutableRawPointer(generations), generationBytes, MADV_HUGEPAGE)
+        }
         // Anonymous memory is zero: every entry starts empty and every generation at 0,
         // which is the bit pattern of Atomic(0).
     }

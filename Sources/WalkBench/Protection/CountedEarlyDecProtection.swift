@@ -11,6 +11,8 @@ import Synchronization
 /// Why not the alternative: it exists so `bench validate` proves the oracle catches it.
 public final class CountedEarlyDecProtection: WalkProtection {
     public static let name = "counted-early-dec"
+    /// Bumped when what this strategy measures changes meaning; `bench compare` never compares across revisions.
+    public static let revision = 1
     public static let summary = "validation only: counted, but the decrement comes before the last table read (the v1 bug)"
     public static let guaranteesSafety = false
     public static let validationOnly = true

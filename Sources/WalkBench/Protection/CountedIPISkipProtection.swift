@@ -14,6 +14,8 @@ import Synchronization
 /// pays the count and both fences on top of the interrupt mask: the cost moves to the readers.
 public final class CountedIPISkipProtection: InterruptDriven {
     public static let name = "counted-ipi-skip"
+    /// Bumped when what this strategy measures changes meaning; `bench compare` never compares across revisions.
+    public static let revision = 1
     public static let summary = "walkers mask interrupts and count (atomic + smp_mb); the freer IPIs the cpumask only when the count is non-zero"
     public static let guaranteesSafety = true
 

@@ -13,6 +13,8 @@ import Synchronization
 /// per walk stays (on x86 an mfence, the expensive half of `counted`), and the freer reads every CPU.
 public final class CountedPerCPUProtection: WalkProtection {
     public static let name = "counted-percpu"
+    /// Bumped when what this strategy measures changes meaning; `bench compare` never compares across revisions.
+    public static let revision = 1
     public static let summary = "walkers this_cpu_inc + smp_mb ... smp_mb + this_cpu_dec their own count; the freer fences and waits for each CPU's zero"
     public static let guaranteesSafety = true
 

@@ -17,6 +17,8 @@ import Synchronization
 /// bouncing.
 public final class CountedProtection: WalkProtection {
     public static let name = "counted"
+    /// Bumped when what this strategy measures changes meaning; `bench compare` never compares across revisions.
+    public static let revision = 1
     public static let summary = "walkers atomic_inc + smp_mb ... smp_mb + atomic_dec a per-mm count; the freer fences and waits for zero"
     public static let guaranteesSafety = true
 

@@ -17,6 +17,8 @@ import Synchronization
 /// still spin on every CPU's flag; and it interrupts every thread of the process, not just the mm's.
 public final class IrqDisableMembarrierProtection: WalkProtection {
     public static let name = "irq-disable-membarrier"
+    /// Bumped when what this strategy measures changes meaning; `bench compare` never compares across revisions.
+    public static let revision = 1
     public static let summary = "walkers set a per-CPU flag (a store); the freer runs membarrier(PRIVATE_EXPEDITED) and waits for each flag to clear"
     public static let guaranteesSafety = true
 

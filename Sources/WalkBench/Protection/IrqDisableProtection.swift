@@ -18,6 +18,8 @@ import Synchronization
 /// signal delivery. RCU table freeing moves that cost off the freer's critical path.
 public final class IrqDisableProtection: InterruptDriven {
     public static let name = "irq-disable"
+    /// Bumped when what this strategy measures changes meaning; `bench compare` never compares across revisions.
+    public static let revision = 1
     public static let summary = "walkers mask interrupts (a store); the freer IPIs the mm's cpumask and waits for every ack"
     public static let guaranteesSafety = true
     public static let sendsTLBShootdowns = true

@@ -10,6 +10,8 @@
 /// round trip on a shared cache line (contended across CPUs), and a writer stalls every walker.
 public final class MmapLockProtection: WalkProtection {
     public static let name = "mmap-lock"
+    /// Bumped when what this strategy measures changes meaning; `bench compare` never compares across revisions.
+    public static let revision = 1
     public static let summary = "walkers hold mmap_lock for read (the gup slow path); writers free under the write lock"
     public static let guaranteesSafety = true
 

@@ -9,6 +9,8 @@
 /// which every other strategy's reader overhead is measured.
 public final class NoProtection: WalkProtection {
     public static let name = "none"
+    /// Bumped when what this strategy measures changes meaning; `bench compare` never compares across revisions.
+    public static let revision = 1
     public static let summary = "no protection: tables freed at unlink (the baseline; must trip the oracle)"
     public static let guaranteesSafety = false
 

@@ -18,6 +18,8 @@ import CURCUMemb
 /// flavour, so here both are taken.
 public final class RcuMembIrqProtection: WalkProtection {
     public static let name = "rcu-memb-irq"
+    /// Bumped when what this strategy measures changes meaning; `bench compare` never compares across revisions.
+    public static let revision = 1
     public static let summary = "walkers mask interrupts and rcu_read_lock (gup_fast's class); rcu-memb's freer; the sync-IPI fallback is safe for them"
     public static let guaranteesSafety = true
 

@@ -21,6 +21,8 @@ import CURCUMemb
 /// the counter off the walk but needs every reader to announce quiescent states.
 public final class RcuMembProtection: WalkProtection {
     public static let name = "rcu-memb"
+    /// Bumped when what this strategy measures changes meaning; `bench compare` never compares across revisions.
+    public static let revision = 1
     public static let summary = "walkers rcu_read_lock only (liburcu memb, inlined); the freer batches tables and frees them from call_rcu; sync IPI + free if a batch fails"
     public static let guaranteesSafety = true
 

@@ -23,6 +23,8 @@ import CURCUQsbr
 /// the announcements.
 public final class RcuQsbrProtection: WalkProtection {
     public static let name = "rcu-qsbr"
+    /// Bumped when what this strategy measures changes meaning; `bench compare` never compares across revisions.
+    public static let revision = 1
     public static let summary = "walkers' read side is empty (liburcu QSBR), a quiescent state per batch of walks; the freer batches tables and frees them from call_rcu"
     public static let guaranteesSafety = true
 

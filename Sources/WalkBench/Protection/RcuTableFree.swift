@@ -41,7 +41,7 @@ final class RcuReclaimer: Sendable {
     let pool: TablePool
     let timeBase: TimeBase
     /// call_rcu to callback, in TimeBase ticks, one value per batch.
-    let gracePeriods = Mutex(Histogram<UInt64>(highestTrackableValue: 1 << 46, numberOfSignificantValueDigits: .two))
+    let gracePeriods = Mutex(Histogram<UInt64>(highestTrackableValue: 1 << 46, numberOfSignificantValueDigits: .three))
 
     init(pool: TablePool, timeBase: TimeBase) {
         self.pool = pool

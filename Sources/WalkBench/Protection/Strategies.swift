@@ -26,6 +26,7 @@ public enum Strategies {
         public let guaranteesSafety: Bool
         public let validationOnly: Bool
         public let sendsTLBShootdowns: Bool
+        public let revision: Int
     }
 
     public static let all: [Info] = {
@@ -33,7 +34,7 @@ public enum Strategies {
             var infos: [Info] = []
             mutating func visit<P: WalkProtection>(_ strategy: P.Type) {
                 infos.append(Info(name: P.name, summary: P.summary, guaranteesSafety: P.guaranteesSafety,
-                                  validationOnly: P.validationOnly, sendsTLBShootdowns: P.sendsTLBShootdowns))
+                                  validationOnly: P.validationOnly, sendsTLBShootdowns: P.sendsTLBShootdowns, revision: P.revision))
             }
         }
         var c = Collect()

@@ -16,6 +16,8 @@ import Histogram
 public protocol WalkProtection: AnyObject, Sendable {
     /// The name used on the command line and in the CSV.
     static var name: String { get }
+    /// What the CSV's `strategy_rev` column carries: bumped in the strategy's own file when its numbers change meaning.
+    static var revision: Int { get }
     /// One line for `bench list`.
     static var summary: String { get }
     /// True if the strategy promises that no walker reads a freed table. `bench validate` expects SAFE

@@ -20,6 +20,9 @@ public enum Columns {
         "pinning", "timer", "timer_overhead_ns", "smt", "governor", "perf_event_paranoid",
         "span_bytes", "leaves", "ns_per_leaf_mean",
         "lazy_tlb", "reader_idle_ns", "ipis_skipped_lazy", "lazy_walkers",
+        "process", "processes", "extra_work", "strategy_rev", "walker_rev", "workload_rev", "timer_resolution_ns",
+        "thp", "arena_hugepages", "preflight", "preflight_other_cpu_pct", "preflight_steal_pct", "loadavg_1m",
+        "other_cpu_pct", "steal_pct", "disturbed", "cell_spread_pct", "unstable",
     ]
 
     public static let all: [String] = leading + appended
@@ -32,6 +35,23 @@ public struct ResultRow: Sendable {
     public private(set) var counterValues: [String: String] = [:]
 
     public init() {}
+
+    /// A row read back from a CSV: known columns as values, the rest (counters, callgrind) as extras.
+    public init(header: [String], fields: [String]) {
+        let known = Set(Columns.all)
+        for (c, v) in zip(header, fields) where !v.isEmpty {
+            if known.contains(c) { values[c] = v } else { counterValues[c] = v }
+        }
+    }
+
+    /// The run-dependent columns this row has values for.
+    public var extraColumns: [String] { Array(counterValues.keys) }
+
+    /// A run-dependent column's value (a counter's, callgrind's).
+    public func extra(_ column: String) -> String? { counterValues[column] }
+
+    /// Sets a run-dependent column (a counter's, callgrind's).
+    public mutating func setExtra(_ column: String, _ value: String?) { counterValues[column] = value }
 
     public subscript(column: String) -> String? {
         get { values[column] }
@@ -144,6 +164,27 @@ public struct ResultRow: Sendable {
         r["reader_idle_ns"] = String(scenario.workload.readerIdleNanoseconds)
         r["ipis_skipped_lazy"] = m.ipisSkippedLazy.map { String($0) }
         r["lazy_walkers"] = scenario.lazyWalkers ? "yes" : "no"
+        r["process"] = String(run.process)
+        r["processes"] = String(run.processes)
+        r["extra_work"] = String(scenario.walkOptions.extraWork)
+        let rev = scenario.revisions
+        r["strategy_rev"] = String(rev.strategy)
+        r["walker_rev"] = String(rev.walker)
+        r["workload_rev"] = String(rev.workload)
+        r["timer_resolution_ns"] = number(tb.resolutionNanoseconds, digits: 2)
+        r["thp"] = run.thp
+        r["arena_hugepages"] = run.arenaHugePages ? "on" : "off"
+        if let p = run.preflight {
+            r["preflight"] = p.verdict
+            r["preflight_other_cpu_pct"] = number(p.load?.otherCPUPercent, digits: 1)
+            r["preflight_steal_pct"] = number(p.load?.stealPercent, digits: 1)
+            r["loadavg_1m"] = number(p.loadAverage, digits: 2)
+        }
+        if let d = m.disturbance {
+            r["other_cpu_pct"] = number(d.otherCPUPercent, digits: 1)
+            r["steal_pct"] = number(d.stealPercent, digits: 1)
+            r["disturbed"] = d.isDisturbed ? "yes" : "no"
+        }
         return r
     }
 }
@@ -154,6 +195,13 @@ public struct RunInfo: Sendable {
     public let timestamp: String
     public let environment: RunEnvironment
     public let timeBase: TimeBase
+    /// The machine as the run found it (nil when no preflight ran, e.g. in tests).
+    public var preflight: Preflight?
+    /// Which of the run's processes measured these rows (1-based), and how many there were.
+    public var process = 1
+    public var processes = 1
+    public var thp = Preflight.thpMode()
+    public var arenaHugePages = TablePool.hugePages.load(ordering: .relaxed)
 
     public init(environment: RunEnvironment, timeBase: TimeBase, date: Date = Date()) {
         let f = DateFormatter()

@@ -2,7 +2,18 @@
 /// For each readers × writers line: reader cost (median over repetitions of the mean ns per walk), its
 /// ratio to the reference strategy, the writer's wait from retire to free (p50), and the oracle's count.
 public enum Summary {
-    public static func render(_ rows: [ResultRow], reference: String?) -> String {
+    public static func render(_ rows: [ResultRow], reference: String?, threshold: Double = Spread.defaultThreshold) -> String {
+        var cells: [CellKey: CellSamples] = [:]
+        for c in groupCells(rows) { cells[c.key] = c }
+        /// The median over processes (each the median of its repetitions) with its spread, "!" when unstable.
+        func cell(_ rs: [ResultRow], _ metric: Metric) -> String {
+            guard let first = rs.first, let c = cells[CellKey(first)] else { return "-" }
+            let samples = c.processes.count > 1 ? c.samples(metric) : rs.compactMap { metric.value($0) }
+            guard let m = Statistics.median(samples) else { return "-" }
+            let st = Stability(c, metric, threshold: threshold)
+            let spread = st.spreadPercent.map { " ±" + ResultRow.number($0, digits: $0 < 10 ? 1 : 0)! + "%" } ?? ""
+            return fmt(m) + spread + (st.unstable ? "!" : "")
+        }
         var out = ""
         for block in group(rows, by: ["geometry", "workload", "walker", "dispatch"]) {
             var strategies: [String] = []
@@ -10,16 +21,22 @@ public enum Summary {
             let ref = reference.flatMap { strategies.contains($0) ? $0 : nil } ?? strategies[0]
             let first = block[0]
             let reps = Set(block.map { $0["repetition"]! }).count
+            let procs = Set(block.map { $0["process"] ?? "1" }).count
+            let over = procs > 1 ? "median over \(procs) processes of the median of \(reps) repetition\(reps == 1 ? "" : "s")"
+                                 : "median of \(reps) repetition\(reps == 1 ? "" : "s")"
             out += "\n== \(first["workload"]!) · walker \(first["walker"]!)"
                 + (first["dispatch"] == "n/a" ? "" : " (\(first["dispatch"]!))")
-                + " · \(first["geometry"]!) · median of \(reps) repetition\(reps == 1 ? "" : "s")\n"
+                + " · \(first["geometry"]!) · \(over) · ± robust CoV, ! unstable\n"
             var table: [[String]] = [["", ""] + strategies]
             for line in group(block, by: ["readers", "writers"]) {
                 let label = "r\(line[0]["readers"]!) w\(line[0]["writers"]!)"
                 let perStrategy = strategies.map { s in line.filter { strategyLabel($0) == s } }
-                let cost = perStrategy.map { median($0, "ns_per_walk_mean") }
+                let cost = perStrategy.map { rs -> Double? in
+                    guard let f = rs.first, let c = cells[CellKey(f)] else { return nil }
+                    return Statistics.median(c.processes.count > 1 ? c.samples(.nsPerWalkMean) : rs.compactMap { Metric.nsPerWalkMean.value($0) })
+                }
                 let refCost = cost[strategies.firstIndex(of: ref)!]
-                table.append([label, "ns/walk"] + cost.map { $0.map(fmt) ?? "-" })
+                table.append([label, "ns/walk mean"] + perStrategy.map { cell($0, .nsPerWalkMean) })
                 table.append(["", "×\(ref)"] + cost.map { c in
                     guard let c, let refCost, refCost > 0 else { return "-" }
                     return ResultRow.number(c / refCost, digits: 2)!
@@ -29,8 +46,8 @@ public enum Summary {
                     table.append(["", "ns/leaf"] + perStrategy.map { median($0, "ns_per_leaf_mean").map(fmt) ?? "-" })
                 }
                 if line.contains(where: { ($0["writers"] ?? "0") != "0" }) {
-                    table.append(["", "free wait µs p50"] + perStrategy.map { median($0, "writer_wait_us_p50").map(fmt) ?? "-" })
-                    table.append(["", "writer op µs p50"] + perStrategy.map { median($0, "writer_latency_us_p50").map(fmt) ?? "-" })
+                    table.append(["", "free wait µs p50"] + perStrategy.map { cell($0, .writerWaitP50) })
+                    table.append(["", "writer op µs p50"] + perStrategy.map { cell($0, .writerLatencyP50) })
                     table.append(["", "IPIs/op"] + perStrategy.map { medianPerOp($0, "ipis_sent").map(fmt) ?? "-" })
                     if line.contains(where: { $0["ipis_skipped_lazy"].map { !$0.isEmpty } ?? false }) {
                         table.append(["", "skipped lazy/op"] + perStrategy.map { medianPerOp($0, "ipis_skipped_lazy").map(fmt) ?? "-" })
@@ -59,6 +76,18 @@ public enum Summary {
             return "note: this kernel mitigates spectre_v2 with retpolines (\"\(spectreV2)\"): its indirect calls cost what the c-retpoline rows show; c-indirect is the unmitigated call"
         }
         return nil
+    }
+
+    /// One line when cells were unstable or the run was disturbed, so nobody reads a ranking into noise.
+    public static func stabilityNote(_ rows: [ResultRow]) -> String? {
+        let cells = groupCells(rows)
+        let unstable = cells.filter { $0.rows.first?["unstable"] == "yes" }.count
+        let disturbed = rows.filter { $0["disturbed"] == "yes" }.count
+        guard unstable > 0 || disturbed > 0 else { return nil }
+        var parts: [String] = []
+        if unstable > 0 { parts.append("\(unstable) of \(cells.count) cells unstable (marked !): do not rank them") }
+        if disturbed > 0 { parts.append("\(disturbed) of \(rows.count) repetitions ran while other processes used over \(Int(Disturbance.otherCPULimit))% of the CPUs or the hypervisor stole over \(Int(Disturbance.stealLimit))% (left out of medians and comparisons)") }
+        return "note: " + parts.joined(separator: "; ")
     }
 
     /// Rows grouped by the values of `columns`, groups in order of first appearance.

@@ -71,6 +71,7 @@ public enum CPromotedKernel: CWalkKernel {
 /// The callback walker with its loop and hooks in C; `Kernel` picks the build and the call style.
 public struct CCallbackWalker<Kernel: CWalkKernel>: PageWalker {
     public static var name: String { CallbackWalker<DirectHooks>.name }
+    public static var revision: Int { CallbackWalker<DirectHooks>.revision }
     public static var summary: String { CallbackWalker<DirectHooks>.summary }
     public static var dispatch: String { Kernel.dispatch }
 
@@ -103,6 +104,8 @@ public struct CCallbackWalker<Kernel: CWalkKernel>: PageWalker {
 /// `lookup-c`: LookupWalker in C (plain build), the reference the Swift lookup is compared with.
 public struct CLookupWalker: PageWalker {
     public static let name = "lookup-c"
+    /// Bumped when what this walker measures changes meaning; `bench compare` never compares across revisions.
+    public static let revision = 1
     public static let summary = "LookupWalker's work in C over the same tables: the reference the Swift walk is compared with"
 
     private let state: CWalkState

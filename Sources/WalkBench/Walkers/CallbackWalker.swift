@@ -5,6 +5,8 @@
 /// (direct, existential, closure here; the C kinds are in CWalkerDispatch.swift).
 public struct CallbackWalker<Hooks: WalkHooks>: PageWalker {
     public static var name: String { "callback" }
+    /// Bumped when what this walker measures changes meaning; `bench compare` never compares across revisions.
+    public static var revision: Int { 1 }
     public static var summary: String { "walk_page_range-like: an ops table of per-level hooks, called for every entry, returning descend/skip/again" }
     public static var dispatch: String { Hooks.dispatch }
 

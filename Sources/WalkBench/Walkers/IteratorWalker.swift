@@ -5,6 +5,8 @@
 /// address: "re-entering that big complex function for every iteration step".
 public struct IteratorWalker: PageWalker {
     public static let name = "iterator"
+    /// Bumped when what this walker measures changes meaning; `bench compare` never compares across revisions.
+    public static let revision = 1
     public static let summary = "page_vma_mapped_walk-like cursor: the caller loops on next(), one leaf at a time, then done()"
 
     private let layout: PageCursor.Layout

@@ -6,6 +6,8 @@
 /// slow path). All of it inside the caller's window.
 public struct LookupWalker: PageWalker {
     public static let name = "lookup"
+    /// Bumped when what this walker measures changes meaning; `bench compare` never compares across revisions.
+    public static let revision = 1
     public static let summary = "open-coded gup_fast-like lookup of one address: each level once, ref + re-check at the leaf"
 
     private let memory: TableMemory

@@ -3,6 +3,8 @@
 /// away). It runs inside its strategy's window and logs every table it follows to the oracle.
 public protocol PageWalker: SendableMetatype {
     static var name: String { get }
+    /// What the CSV's `walker_rev` column carries: bumped in the walker's own file when its numbers change meaning.
+    static var revision: Int { get }
     static var summary: String { get }
     /// How the walker's per-entry hooks are called (`Dispatch`); "n/a" for walkers without hooks.
     static var dispatch: String { get }
@@ -35,10 +37,14 @@ public struct WalkOptions: Sendable, Hashable {
     public var span: UInt64
     /// Take a reference on the leaf's page and re-check the entries, as gup_fast does.
     public var takeReference: Bool
+    /// Dependent additions inside each walk's window (`--extra-work`): a known, deterministic slowdown
+    /// for calibrating what a regression gate can see. 0 in every real measurement.
+    public var extraWork: UInt64
 
-    public init(span: UInt64 = 2 << 20, takeReference: Bool = true) {
+    public init(span: UInt64 = 2 << 20, takeReference: Bool = true, extraWork: UInt64 = 0) {
         self.span = span
         self.takeReference = takeReference
+        self.extraWork = extraWork
     }
 }
 

@@ -3,6 +3,8 @@
 /// come, skip holes. No hooks: the work is written into the loop.
 public struct RangeWalker: PageWalker {
     public static let name = "range"
+    /// Bumped when what this walker measures changes meaning; `bench compare` never compares across revisions.
+    public static let revision = 1
     public static let summary = "open-coded walk of the whole span (gup_fast_pgd_range's nested loops): count leaves, sum frames"
 
     private let memory: TableMemory

@@ -21,13 +21,14 @@ public enum Walkers {
         public let name: String
         public let summary: String
         public let dispatch: String
+        public let revision: Int
     }
 
     public static let all: [Info] = {
         struct Collect: WalkerVisitor {
             var infos: [Info] = []
             mutating func visit<W: PageWalker>(_ walker: W.Type) {
-                infos.append(Info(name: W.name, summary: W.summary, dispatch: W.dispatch))
+                infos.append(Info(name: W.name, summary: W.summary, dispatch: W.dispatch, revision: W.revision))
             }
         }
         var c = Collect()

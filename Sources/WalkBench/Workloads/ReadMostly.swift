@@ -2,6 +2,8 @@
 /// (an mprotect-like change that never frees a table) and flush the TLB.
 public enum ReadMostly: WorkloadKind {
     public static let name = "read-mostly"
+    /// Bumped when what this workload measures changes meaning; `bench compare` never compares across revisions.
+    public static let revision = 1
     public static let summary = "lookups over a populated 1 GiB; writers (default 0) rewrite leaves in place, freeing nothing"
     public static let preset = Workload(
         name: name, kind: name, summary: summary, mappedBytes: 1 << 30, density: 1.0, hugeFraction: 0.0,

@@ -2,6 +2,8 @@
 /// and split huge leaves back into PTE tables.
 public enum ThpChurn: WorkloadKind {
     public static let name = "thp-churn"
+    /// Bumped when what this workload measures changes meaning; `bench compare` never compares across revisions.
+    public static let revision = 1
     public static let summary = "writers collapse (retiring the PTE table) and split random chunks of 64 MiB, half huge"
     public static let preset = Workload(
         name: name, kind: name, summary: summary, mappedBytes: 64 << 20, density: 1.0, hugeFraction: 0.5,

@@ -2,6 +2,8 @@
 /// page tables are unlinked and freed all the time (munmap + fault-in).
 public enum UnmapStorm: WorkloadKind {
     public static let name = "unmap-storm"
+    /// Bumped when what this workload measures changes meaning; `bench compare` never compares across revisions.
+    public static let revision = 1
     public static let summary = "writers unmap and repopulate random 2 MiB chunks of 64 MiB, freeing a PTE table each time"
     public static let preset = Workload(
         name: name, kind: name, summary: summary, mappedBytes: 64 << 20, density: 1.0, hugeFraction: 0.0,

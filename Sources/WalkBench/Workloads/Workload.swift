@@ -42,6 +42,8 @@ public struct Workload: Sendable, Hashable {
 /// What one writer operation does. Writers hold the mmap_lock for writing while it runs.
 public protocol WorkloadKind: SendableMetatype {
     static var name: String { get }
+    /// What the CSV's `workload_rev` column carries: bumped in the workload's own file when its numbers change meaning.
+    static var revision: Int { get }
     static var summary: String { get }
     /// The built-in workload of this kind.
     static var preset: Workload { get }

@@ -1,0 +1,226 @@
+import Foundation
+import WalkBench
+
+/// The default suite's shape: enough processes that a comparison has samples to test, short enough
+/// that `make bench` stays near a minute on two CPUs (README, "Tracking regressions", has the numbers).
+enum RunDefaults {
+    static let processes = 5
+    static let repetitions = 1
+    static let duration = 0.15
+    static let warmup = 0.04
+}
+
+/// One measurement from plan to file: preflight, the processes, the stability columns, the CSV (written
+/// atomically; printed on stdout if it cannot be written) and, for `bench run`, the summary.
+enum Execution {
+    static func measure(_ plan: RunCommand.Plan, environment: RunEnvironment, path: String, force: Bool,
+                        requireQuiet: Bool, summary: Bool) throws -> (rows: [ResultRow], failures: [String]) {
+        let preflight = Preflight.run()
+        if requireQuiet && preflight.isBusy {
+            throw UsageError(message: "--require-quiet: the machine is busy: \(preflight.verdict)")
+        }
+        for w in preflight.warnings { warn("bench: preflight: \(w)") }
+        if preflight.warnings.isEmpty {
+            warn("bench: preflight: quiet" + (preflight.load.map { String(format: " (other processes %.0f%%, steal %.0f%%)", $0.otherCPUPercent, $0.stealPercent) } ?? ""))
+        }
+        TablePool.hugePages.store(plan.arenaHugePages, ordering: .relaxed)
+        let timeBase = TimeBase.calibrate(invariantTSC: environment.invariantTSC)
+        var info = RunInfo(environment: environment, timeBase: timeBase)
+        info.preflight = preflight
+        info.processes = plan.processes
+
+        if environment.build == "debug" {
+            warn("bench: this is a debug build; its rows say build=debug and their timings mean little. Use `swift run -c release bench`.")
+        }
+        warn("bench: timer \(timeBase.source.rawValue)" + (timeBase.source == .tsc ? String(format: " at %.3f GHz", timeBase.ticksPerNanosecond) : "")
+             + String(format: ", overhead %.1f ns per read pair, step %.1f ns", timeBase.overheadNanoseconds, timeBase.resolutionNanoseconds)
+             + (timeBase.note.map { " (\($0))" } ?? ""))
+        let estimate = Double(plan.scenarios.count * plan.timing.repetitions * plan.processes) * (plan.timing.duration + plan.timing.warmup)
+        warn("bench: \(plan.scenarios.count) scenarios × \(plan.timing.repetitions) repetitions × \(plan.processes) process\(plan.processes == 1 ? "" : "es"), about \(Int(estimate.rounded(.up))) s of measurement")
+        if let note = plan.oversubscriptionNote { warn("bench: \(note)") }
+        for note in plan.counters.notes { warn("bench: counter unavailable, its columns stay empty: \(note)") }
+
+        var measured: Measured
+        if plan.processes == 1 {
+            measured = try Measurement.inProcess(plan.scenarios, info: info, counters: plan.counters, callgrind: plan.callgrind,
+                                                 progress: Progress(total: plan.scenarios.count * plan.timing.repetitions))
+        } else {
+            measured = try Measurement.inChildren(plan, info: info)
+        }
+        var rows = measured.rows
+        annotateStability(&rows, threshold: plan.unstableThreshold)
+
+        var failures = measured.failures
+        // A strategy that promises safety and showed a use-after-free fails the run.
+        let safe = Set(Strategies.all.filter(\.guaranteesSafety).map(\.name))
+        for r in rows where safe.contains(r["strategy"]!) {
+            if let u = r["uaf_detected"].flatMap(UInt64.init), u > 0 {
+                failures.append("\(r["strategy"]!) claims safety but the oracle saw \(u) use-after-free walks (\(r["workload"]!), r\(r["readers"]!) w\(r["writers"]!), process \(r["process"] ?? "1"), repetition \(r["repetition"]!))")
+            }
+        }
+        if !rows.isEmpty {
+            let header = Columns.all + plan.counters.columns + (plan.callgrind == nil ? [] : Callgrind.columns)
+            var text = CSV.line(header)
+            for r in rows { text += CSV.line(r.fields(header)) }
+            if summary {
+                print(Summary.render(rows, reference: plan.reference, threshold: plan.unstableThreshold))
+                if let note = Summary.mitigationNote(rows, spectreV2: environment.spectreV2) { print(note) }
+            }
+            if let note = Summary.stabilityNote(rows) { print(note) }
+            do {
+                try ResultFile.write(text, to: path, replace: force)
+                print(summary ? "results: \(path)" : "candidate: \(path)")
+            } catch {
+                // Nothing lost: the rows go to stdout when their file cannot be written.
+                warn("bench: could not write results to \(path): \(error); the CSV follows on stdout")
+                print(text, terminator: "")
+                failures.append("results not written to \(path)")
+            }
+        }
+        return (rows, failures)
+    }
+}
+
+struct Measured {
+    var rows: [ResultRow] = []
+    var failures: [String] = []
+}
+
+enum Measurement {
+    /// Measures `scenarios` in this process, in order, every repetition of one before the next.
+    static func inProcess(_ scenarios: [Scenario], info: RunInfo, counters: CounterPlan,
+                          callgrind: RunCommand.CallgrindSetup?, progress: Progress) throws -> Measured {
+        var callgrindSession: Callgrind.Session?
+        if let cg = callgrind {
+            warn("bench: --callgrind: \(cg.walks) walks per scenario under \(cg.valgrind) (one walker, no writers; valgrind is slow)")
+            do { callgrindSession = try Callgrind.Session(valgrind: cg.valgrind, executable: cg.executable) } catch {
+                throw RunFailure(message: "--callgrind: \(error)")
+            }
+            if let note = callgrindSession?.note { warn("bench: --callgrind: \(note)") }
+        }
+        let runner = Runner(timeBase: info.timeBase, counters: counters)
+        var out = Measured()
+        var callgrindDone: [Callgrind.ChildRequest: Result<Callgrind.Counts, Error>] = [:]
+        var pinningNoted = false
+        var step = 0
+        for scenario in scenarios {
+            let reps = scenario.timing.repetitions
+            let measurements: [RepetitionResult]
+            do {
+                let base = step
+                measurements = try runner.run(scenario) { rep in
+                    progress.step(base + rep, "\(scenario.label) rep \(rep)/\(reps)")
+                }
+            } catch {
+                out.failures.append("\(scenario.label): \(error)")
+                step += reps
+                continue
+            }
+            step += reps
+            // The callgrind counts are one deterministic measurement per scenario, not per repetition: a
+            // repetition would only repeat them, and valgrind is slow. So the scenario's one count fills
+            // the cg_ columns of each of its repetition rows, and scenarios that differ only in thread
+            // counts (the counted run has one walker, no writers) share one valgrind run.
+            var cgFields: [String]?
+            if let cg = callgrind, let session = callgrindSession {
+                let request = Callgrind.ChildRequest(scenario, walks: cg.walks)
+                if callgrindDone[request] == nil {
+                    progress.step(step, "\(scenario.label) under callgrind")
+                    callgrindDone[request] = Result { try session.measure(request) }
+                }
+                switch callgrindDone[request]! {
+                case .success(let counts): cgFields = counts.fields
+                case .failure(let error): out.failures.append("\(scenario.label): callgrind: \(error)")
+                }
+            }
+            for m in measurements {
+                if !pinningNoted, m.pinning.hasPrefix("unpinned") { warn("bench: \(m.pinning)"); pinningNoted = true }
+                var row = ResultRow.make(run: info, scenario: scenario, measurement: m)
+                row.setCounters(counters, m)
+                if let cgFields { for (c, v) in zip(Callgrind.columns, cgFields) { row.setExtra(c, v) } }
+                out.rows.append(row)
+            }
+        }
+        progress.finish()
+        return out
+    }
+
+    /// Measures the plan in `plan.processes` processes of this executable, one after another, each
+    /// running every cell (from another starting point); the rows come back in the plan's order,
+    /// stamped with this run's id and the parent's preflight.
+    static func inChildren(_ plan: RunCommand.Plan, info: RunInfo) throws -> Measured {
+        guard let exe = Callgrind.ownExecutable() else { throw RunFailure(message: "--processes: cannot find this executable (/proc/self/exe)") }
+        let spec = RunSpec(scenarios: plan.scenarios.map(ScenarioSpec.init), counters: plan.counterNames,
+                           callgrindWalks: plan.callgrind?.walks, arenaHugePages: plan.arenaHugePages)
+        let dir = NSTemporaryDirectory() + "walkbench-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+            throw RunFailure(message: "--processes: cannot create \(dir): \(error.localizedDescription)")
+        }
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let planPath = dir + "/plan.json"
+        do { try JSONEncoder().encode(spec).write(to: URL(fileURLWithPath: planPath)) } catch {
+            throw RunFailure(message: "--processes: cannot write \(planPath): \(error)")
+        }
+        var out = Measured()
+        var byCell: [CellKey: [ResultRow]] = [:]
+        for k in 1...plan.processes {
+            let csvPath = dir + "/process-\(k).csv"
+            var args = ["run", "--plan-file", planPath, "--process-of", "\(k)/\(plan.processes)", "--output", csvPath]
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: exe)
+            p.arguments = args
+            p.standardOutput = FileHandle.nullDevice
+            do { try p.run() } catch { throw RunFailure(message: "--processes: cannot start \(exe): \(error)") }
+            p.waitUntilExit()
+            if p.terminationStatus != 0 {
+                out.failures.append("process \(k) of \(plan.processes) exited with status \(p.terminationStatus)")
+            }
+            guard let text = try? String(contentsOfFile: csvPath, encoding: .utf8) else { continue }
+            let table = CSV.parse(text)
+            guard let header = table.first else { continue }
+            for fields in table.dropFirst() where fields.count == header.count {
+                var row = ResultRow(header: header, fields: fields)
+                row["run_id"] = info.id
+                row["timestamp_utc"] = info.timestamp
+                if let pf = info.preflight {
+                    row["preflight"] = pf.verdict
+                    row["preflight_other_cpu_pct"] = ResultRow.number(pf.load?.otherCPUPercent, digits: 1)
+                    row["preflight_steal_pct"] = ResultRow.number(pf.load?.stealPercent, digits: 1)
+                    row["loadavg_1m"] = ResultRow.number(pf.loadAverage, digits: 2)
+                }
+                byCell[CellKey(row), default: []].append(row)
+            }
+        }
+        // The plan's order: each cell's rows together, by process, then repetition.
+        for s in plan.scenarios {
+            let key = CellKey(ResultRow.make(run: info, scenario: s, measurement: RepetitionResult(repetition: 1)))
+            if let rows = byCell.removeValue(forKey: key) { out.rows += rows }
+        }
+        for rows in byCell.values { out.rows += rows }
+        return out
+    }
+}
+
+/// Progress on stderr: a bar on a terminal, one plain line per step otherwise.
+final class Progress {
+    let total: Int
+    let prefix: String
+    let tty = isatty(2) == 1
+    init(total: Int, prefix: String = "") {
+        self.total = total
+        self.prefix = prefix
+    }
+
+    func step(_ n: Int, _ label: String) {
+        if tty {
+            let width = 30
+            let filled = total > 0 ? width * (n - 1) / total : 0
+            let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+            FileHandle.standardError.write(Data("\r\u{1B}[K\(prefix)[\(bar)] \(n)/\(total) \(label)".utf8))
+        } else {
+            warn("\(prefix)[\(n)/\(total)] \(label)")
+        }
+    }
+
+    func finish() { if tty { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
+}
