@@ -7,7 +7,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "What a lockless page-table walk costs under each way of keeping table pages alive.",
-        subcommands: [RunCommand.self, ListCommand.self, ValidateCommand.self, CompareCommand.self, CheckCommand.self,
+        subcommands: [RunCommand.self, ListCommand.self, ValidateCommand.self, CompareCommand.self, CheckCommand.self, ABCommand.self,
                       BaselineCommand.self, CallgrindChildCommand.self],
         defaultSubcommand: RunCommand.self)
 

@@ -4,10 +4,10 @@ import WalkBench
 /// The default suite's shape: enough processes that a comparison has samples to test, short enough
 /// that `make bench` stays near a minute on two CPUs (README, "Tracking regressions", has the numbers).
 enum RunDefaults {
-    static let processes = 5
+    static let processes = 10
     static let repetitions = 1
-    static let duration = 0.15
-    static let warmup = 0.04
+    static let duration = 0.08
+    static let warmup = 0.02
 }
 
 /// One measurement from plan to file: preflight, the processes, the stability columns, the CSV (written
@@ -66,10 +66,13 @@ enum Execution {
                 print(Summary.render(rows, reference: plan.reference, threshold: plan.unstableThreshold))
                 if let note = Summary.mitigationNote(rows, spectreV2: environment.spectreV2) { print(note) }
             }
-            if let note = Summary.stabilityNote(rows) { print(note) }
+            if let note = Summary.stabilityNote(rows) {
+                // bench check's stdout is the comparison alone (its --format may be csv or json).
+                if summary { print(note) } else { warn("bench check: \(note)") }
+            }
             do {
                 try ResultFile.write(text, to: path, replace: force)
-                print(summary ? "results: \(path)" : "candidate: \(path)")
+                if summary { print("results: \(path)") } else { warn("bench check: candidate rows in \(path)") }
             } catch {
                 // Nothing lost: the rows go to stdout when their file cannot be written.
                 warn("bench: could not write results to \(path): \(error); the CSV follows on stdout")
@@ -145,58 +148,82 @@ enum Measurement {
         return out
     }
 
+    /// One side of a measurement in child processes: which executable runs, with which extra work.
+    struct Side {
+        var executable: String
+        var extraWork: UInt64?
+        var label: String
+    }
+
     /// Measures the plan in `plan.processes` processes of this executable, one after another, each
     /// running every cell (from another starting point); the rows come back in the plan's order,
     /// stamped with this run's id and the parent's preflight.
     static func inChildren(_ plan: RunCommand.Plan, info: RunInfo) throws -> Measured {
         guard let exe = Callgrind.ownExecutable() else { throw RunFailure(message: "--processes: cannot find this executable (/proc/self/exe)") }
-        let spec = RunSpec(scenarios: plan.scenarios.map(ScenarioSpec.init), counters: plan.counterNames,
-                           callgrindWalks: plan.callgrind?.walks, arenaHugePages: plan.arenaHugePages)
+        return try alternating(plan, info: info, sides: [Side(executable: exe, extraWork: nil, label: "")])[0]
+    }
+
+    /// Measures the plan on each side in turn, process k of every side before process k + 1 of any
+    /// (and the sides' order reversed every other round), so the host's drift, which changes over
+    /// seconds, lands on the sides alike. One result per side.
+    static func alternating(_ plan: RunCommand.Plan, info: RunInfo, sides: [Side]) throws -> [Measured] {
         let dir = NSTemporaryDirectory() + "walkbench-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
             throw RunFailure(message: "--processes: cannot create \(dir): \(error.localizedDescription)")
         }
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let planPath = dir + "/plan.json"
-        do { try JSONEncoder().encode(spec).write(to: URL(fileURLWithPath: planPath)) } catch {
-            throw RunFailure(message: "--processes: cannot write \(planPath): \(error)")
-        }
-        var out = Measured()
-        var byCell: [CellKey: [ResultRow]] = [:]
-        for k in 1...plan.processes {
-            let csvPath = dir + "/process-\(k).csv"
-            var args = ["run", "--plan-file", planPath, "--process-of", "\(k)/\(plan.processes)", "--output", csvPath]
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: exe)
-            p.arguments = args
-            p.standardOutput = FileHandle.nullDevice
-            do { try p.run() } catch { throw RunFailure(message: "--processes: cannot start \(exe): \(error)") }
-            p.waitUntilExit()
-            if p.terminationStatus != 0 {
-                out.failures.append("process \(k) of \(plan.processes) exited with status \(p.terminationStatus)")
+        var planPaths: [String] = []
+        for (n, side) in sides.enumerated() {
+            var scenarios = plan.scenarios.map(ScenarioSpec.init)
+            if let w = side.extraWork { for i in scenarios.indices { scenarios[i].extraWork = w } }
+            let spec = RunSpec(scenarios: scenarios, counters: plan.counterNames,
+                               callgrindWalks: plan.callgrind?.walks, arenaHugePages: plan.arenaHugePages)
+            let path = dir + "/plan-\(n).json"
+            do { try JSONEncoder().encode(spec).write(to: URL(fileURLWithPath: path)) } catch {
+                throw RunFailure(message: "--processes: cannot write \(path): \(error)")
             }
-            guard let text = try? String(contentsOfFile: csvPath, encoding: .utf8) else { continue }
-            let table = CSV.parse(text)
-            guard let header = table.first else { continue }
-            for fields in table.dropFirst() where fields.count == header.count {
-                var row = ResultRow(header: header, fields: fields)
-                row["run_id"] = info.id
-                row["timestamp_utc"] = info.timestamp
-                if let pf = info.preflight {
-                    row["preflight"] = pf.verdict
-                    row["preflight_other_cpu_pct"] = ResultRow.number(pf.load?.otherCPUPercent, digits: 1)
-                    row["preflight_steal_pct"] = ResultRow.number(pf.load?.stealPercent, digits: 1)
-                    row["loadavg_1m"] = ResultRow.number(pf.loadAverage, digits: 2)
+            planPaths.append(path)
+        }
+        var out = sides.map { _ in Measured() }
+        var byCell = sides.map { _ in [CellKey: [ResultRow]]() }
+        for k in 1...plan.processes {
+            let order = k % 2 == 1 ? Array(sides.indices) : Array(sides.indices.reversed())
+            for n in order {
+                let side = sides[n]
+                let csvPath = dir + "/side-\(n)-process-\(k).csv"
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: side.executable)
+                p.arguments = ["run", "--plan-file", planPaths[n], "--process-of", "\(k)/\(plan.processes)", "--output", csvPath]
+                p.standardOutput = FileHandle.nullDevice
+                do { try p.run() } catch { throw RunFailure(message: "cannot start \(side.executable): \(error)") }
+                p.waitUntilExit()
+                if p.terminationStatus != 0 {
+                    out[n].failures.append("\(side.label)process \(k) of \(plan.processes) exited with status \(p.terminationStatus)")
                 }
-                byCell[CellKey(row), default: []].append(row)
+                guard let text = try? String(contentsOfFile: csvPath, encoding: .utf8) else { continue }
+                let table = CSV.parse(text)
+                guard let header = table.first else { continue }
+                let slots = Columns.slots(of: header)
+                for fields in table.dropFirst() where fields.count == header.count {
+                    var row = ResultRow(slotsOf: slots, header: header, fields: fields)
+                    row["run_id"] = info.id + (side.label.isEmpty ? "" : "-" + side.label.trimmingCharacters(in: .whitespaces))
+                    row["timestamp_utc"] = info.timestamp
+                    if let pf = info.preflight {
+                        row["preflight"] = pf.verdict
+                        row["preflight_other_cpu_pct"] = ResultRow.number(pf.load?.otherCPUPercent, digits: 1)
+                        row["preflight_steal_pct"] = ResultRow.number(pf.load?.stealPercent, digits: 1)
+                        row["loadavg_1m"] = ResultRow.number(pf.loadAverage, digits: 2)
+                    }
+                    byCell[n][CellKey(row), default: []].append(row)
+                }
             }
         }
         // The plan's order: each cell's rows together, by process, then repetition.
-        for s in plan.scenarios {
-            let key = CellKey(ResultRow.make(run: info, scenario: s, measurement: RepetitionResult(repetition: 1)))
-            if let rows = byCell.removeValue(forKey: key) { out.rows += rows }
+        let keys = plan.scenarios.map { CellKey(ResultRow.make(run: info, scenario: $0, measurement: RepetitionResult(repetition: 1))) }
+        for n in sides.indices {
+            for key in keys { if let rows = byCell[n].removeValue(forKey: key) { out[n].rows += rows } }
+            for rows in byCell[n].values { out[n].rows += rows }
         }
-        for rows in byCell.values { out.rows += rows }
         return out
     }
 }

@@ -99,6 +99,25 @@ struct TrackingCLITests {
         #expect(try runBench(["compare", "main", "same.csv"], in: dir).status == 0)
     }
 
+    @Test func abAlternatesTwoSidesAndWritesBoth() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let r = try runBench(["ab", "--strategies", "none", "--workloads", "read-mostly", "--readers", "1", "--duration", "0.03",
+                              "--warmup", "0", "--processes", "2", "--b-extra-work", "5", "--format", "csv"], in: dir)
+        // Two processes a side are too few for a verdict: nothing comparable, by design.
+        #expect(r.status == 3, "\(r.transcript)")
+        let runs = try FileManager.default.contentsOfDirectory(atPath: dir.path("results/runs")).sorted()
+        try #require(runs.count == 2 && runs[0].hasSuffix("-A.csv") && runs[1].hasSuffix("-B.csv"), "\(runs)")
+        let a = CSV.parse(try String(contentsOfFile: dir.path("results/runs/" + runs[0]), encoding: .utf8))
+        let b = CSV.parse(try String(contentsOfFile: dir.path("results/runs/" + runs[1]), encoding: .utf8))
+        let work = a[0].firstIndex(of: "extra_work")!, process = a[0].firstIndex(of: "process")!
+        #expect(a.dropFirst().map { $0[work] } == ["0", "0"] && b.dropFirst().map { $0[work] } == ["5", "5"])
+        #expect(a.dropFirst().map { $0[process] } == ["1", "2"])
+        #expect(CSV.parse(r.stdout).first?.contains("verdict") == true, "\(r.transcript)")
+        let bad = try runBench(["ab", "--a-binary", "/nonexistent/bench"], in: dir)
+        #expect(bad.status == 2 && bad.stderrLines.count == 1 && bad.stderr.contains("/nonexistent/bench"), "\(bad.transcript)")
+    }
+
     @Test(arguments: [
         (["compare", "missing.csv", "b.csv"], "missing.csv"),
         (["compare", "empty.csv", "b.csv"], "empty"),

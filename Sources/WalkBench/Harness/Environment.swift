@@ -19,7 +19,9 @@ public struct RunEnvironment: Sendable {
     public var gitRevision: String
     public var invariantTSC: Bool
 
-    public static func capture(gitDirectory: String = FileManager.default.currentDirectoryPath) -> RunEnvironment {
+    /// - Parameter gitDirectory: where to look for the revision; nil skips git (callers that need only
+    ///   the machine's fingerprint).
+    public static func capture(gitDirectory: String? = FileManager.default.currentDirectoryPath) -> RunEnvironment {
         let cpuinfo = read("/proc/cpuinfo") ?? ""
         let flags = field("flags", in: cpuinfo)?.split(separator: " ").map(String.init) ?? []
         return RunEnvironment(
@@ -33,7 +35,7 @@ public struct RunEnvironment: Sendable {
             perfEventParanoid: read("/proc/sys/kernel/perf_event_paranoid") ?? "unknown",
             toolchain: toolchainVersion,
             build: buildConfiguration,
-            gitRevision: gitRevision(in: gitDirectory),
+            gitRevision: gitDirectory.map { gitRevision(in: $0) } ?? "unknown",
             invariantTSC: flags.contains("constant_tsc") && flags.contains("nonstop_tsc"))
     }
 
@@ -87,8 +89,17 @@ public struct RunEnvironment: Sendable {
         return withUnsafeBytes(of: u.release) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
     }
 
+    /// The revision of the checkout in `directory`, or, run from elsewhere, of the checkout this
+    /// executable was built in (.build/<config>/bench inside the package).
     static func gitRevision(in directory: String) -> String {
-        guard let rev = run(["git", "-C", directory, "rev-parse", "--short=12", "HEAD"]), !rev.isEmpty else { return "unknown" }
+        var rev = run(["git", "-C", directory, "rev-parse", "--short=12", "HEAD"])
+        var directory = directory
+        if rev == nil || rev!.isEmpty, let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"),
+           let range = exe.range(of: "/.build/") {
+            directory = String(exe[..<range.lowerBound])
+            rev = run(["git", "-C", directory, "rev-parse", "--short=12", "HEAD"])
+        }
+        guard let rev, !rev.isEmpty else { return "unknown" }
         let dirty = run(["git", "-C", directory, "status", "--porcelain", "--untracked-files=no"]) ?? ""
         return dirty.isEmpty ? rev : rev + "-dirty"
     }

@@ -66,16 +66,22 @@ public struct TimeBase: Sendable {
         return t
     }
 
-    /// The smallest non-zero difference between back-to-back reads: the clock's step.
+    /// The clock's step: the smallest non-zero difference between back-to-back reads that is common
+    /// (at least 1 % of them). A guest's TSC that advances 26 ticks at a time still shows a 1-tick step
+    /// now and then, where the hypervisor adjusts it; that is not its resolution.
     private static func smallestStep(_ read: () -> UInt64) -> UInt64 {
-        var smallest = UInt64.max
+        var counts: [UInt64: Int] = [:]
+        var steps = 0
         var previous = read()
         for _ in 0..<20_000 {
             let t = read()
-            if t > previous { smallest = min(smallest, t - previous) }
+            if t > previous {
+                counts[t - previous, default: 0] += 1
+                steps += 1
+            }
             previous = t
         }
-        return smallest == .max ? 1 : smallest
+        return counts.filter { $0.value * 100 >= steps }.keys.min() ?? 1
     }
 
     private static func medianPairCost(_ read: () -> UInt64) -> UInt64 {

@@ -26,11 +26,16 @@ public enum Columns {
     ]
 
     public static let all: [String] = leading + appended
+    /// Each column's position in `all`.
+    public static let slot: [String: Int] = Dictionary(uniqueKeysWithValues: all.enumerated().map { ($1, $0) })
+    public static func slots(of header: [String]) -> [Int?] { header.map { slot[$0] } }
 }
 
 /// One CSV row: column name to value. Unknown column names are a bug.
 public struct ResultRow: Sendable {
-    public private(set) var values: [String: String] = [:]
+    /// The schema's columns by their position in `Columns.all` (no hashing per row: comparisons read
+    /// tens of thousands of rows).
+    private var slots = [String?](repeating: nil, count: Columns.all.count)
     /// Columns that depend on the run (one pair per requested counter, and the note).
     public private(set) var counterValues: [String: String] = [:]
 
@@ -38,9 +43,13 @@ public struct ResultRow: Sendable {
 
     /// A row read back from a CSV: known columns as values, the rest (counters, callgrind) as extras.
     public init(header: [String], fields: [String]) {
-        let known = Set(Columns.all)
-        for (c, v) in zip(header, fields) where !v.isEmpty {
-            if known.contains(c) { values[c] = v } else { counterValues[c] = v }
+        self.init(slotsOf: Columns.slots(of: header), header: header, fields: fields)
+    }
+
+    /// The same with the header's slots worked out once for a whole file.
+    public init(slotsOf slots: [Int?], header: [String], fields: [String]) {
+        for i in 0..<min(header.count, fields.count) where !fields[i].isEmpty {
+            if let slot = slots[i] { self.slots[slot] = fields[i] } else { counterValues[header[i]] = fields[i] }
         }
     }
 
@@ -54,14 +63,19 @@ public struct ResultRow: Sendable {
     public mutating func setExtra(_ column: String, _ value: String?) { counterValues[column] = value }
 
     public subscript(column: String) -> String? {
-        get { values[column] }
+        get { Columns.slot[column].flatMap { slots[$0] } }
         set {
-            precondition(Columns.all.contains(column), "no CSV column named \(column)")
-            values[column] = newValue
+            guard let i = Columns.slot[column] else { preconditionFailure("no CSV column named \(column)") }
+            slots[i] = newValue
         }
     }
 
-    public func fields(_ header: [String] = Columns.all) -> [String] { header.map { values[$0] ?? counterValues[$0] ?? "" } }
+    /// The value at a schema position (`Columns.slot`).
+    @inline(__always) public func value(slot: Int) -> String? { slots[slot] }
+
+    public func fields(_ header: [String] = Columns.all) -> [String] {
+        header.map { c in Columns.slot[c].flatMap { slots[$0] } ?? counterValues[c] ?? "" }
+    }
 
     /// The counter columns of `plan`: per walk over the walker threads, per operation over the writer
     /// threads (process-wide SDE events divide the same total by both); empty when not counted.

@@ -13,7 +13,9 @@ public struct CellKey: Sendable, Hashable, Comparable {
 
     public let values: [String]
 
-    public init(_ row: ResultRow) { values = Self.columns.map { row[$0] ?? "" } }
+    static let slots = columns.map { Columns.slot[$0]! }
+
+    public init(_ row: ResultRow) { values = Self.slots.map { row.value(slot: $0) ?? "" } }
     init(values: [String]) { self.values = values }
 
     public func value(_ column: String) -> String { values[Self.columns.firstIndex(of: column)!] }
@@ -50,7 +52,9 @@ public struct Fingerprint: Sendable, Hashable, CustomStringConvertible {
     public static let columns = ["cpu_model", "logical_cpus", "kernel", "spectre_v2", "toolchain", "build"]
     public let values: [String]
 
-    public init(_ row: ResultRow) { values = Self.columns.map { row[$0] ?? "" } }
+    static let slots = columns.map { Columns.slot[$0]! }
+
+    public init(_ row: ResultRow) { values = Self.slots.map { row.value(slot: $0) ?? "" } }
     public init(_ env: RunEnvironment) {
         values = [env.cpuModel, String(env.logicalCPUs), env.kernel, env.spectreV2, env.toolchain, env.build]
     }
@@ -90,7 +94,11 @@ public struct CellSamples: Sendable {
     public let rows: [ResultRow]
     /// (run_id, process) of each sample, in order.
     public let processes: [String]
+    /// The undisturbed rows of each process, parallel to `processes`.
+    let undisturbed: [[ResultRow]]
     public let disturbedRows: Int
+    /// Whether a run these rows came from found the machine busy before it started (its preflight).
+    public let startedBusy: Bool
 
     public init(key: CellKey, rows: [ResultRow]) {
         self.key = key
@@ -98,31 +106,49 @@ public struct CellSamples: Sendable {
         fingerprint = Fingerprint(rows[0])
         revisions = CellKey.revisionColumns.map { rows[0][$0] ?? "" }
         var order: [String] = []
+        var groups: [String: [ResultRow]] = [:]
+        var disturbed = 0
         for r in rows {
             let p = Self.processID(r)
-            if !order.contains(p) { order.append(p) }
+            if groups[p] == nil {
+                order.append(p)
+                groups[p] = []
+            }
+            if r["disturbed"] == "yes" { disturbed += 1 } else { groups[p]!.append(r) }
         }
         processes = order
-        disturbedRows = rows.filter { $0["disturbed"] == "yes" }.count
+        undisturbed = order.map { groups[$0]! }
+        disturbedRows = disturbed
+        // A busy machine at the start usually stays busy, and a repetition's own reading can miss it
+        // (a competitor that gets few time slices in 80 ms still changes lock and cache behaviour).
+        startedBusy = rows.contains { r in
+            Disturbance(otherCPUPercent: Double(r["preflight_other_cpu_pct"] ?? "") ?? 0,
+                        stealPercent: Double(r["preflight_steal_pct"] ?? "") ?? 0, ticks: .max).isDisturbed
+        }
+        // Every metric's per-process medians, once: comparisons ask for them again and again.
+        var cache: [Metric: [Double?]] = [:]
+        for m in Metric.all where m != .nsOverReference {
+            cache[m] = undisturbed.map { rs in RankStatistics.median(rs.compactMap { m.value($0) }) }
+        }
+        perProcess = cache
     }
+
+    /// Per metric, the median of each process's undisturbed repetitions (nil: none had the metric).
+    private let perProcess: [Metric: [Double?]]
 
     static func processID(_ r: ResultRow) -> String { "\(r["run_id"] ?? "")#\(r["process"] ?? "1")" }
 
     /// One value per process with an undisturbed repetition that has the metric.
     public func samples(_ metric: Metric) -> [Double] {
-        processes.compactMap { p in
-            RankStatistics.median(rows.filter { Self.processID($0) == p && $0["disturbed"] != "yes" }.compactMap { metric.value($0) })
-        }
+        if let cached = perProcess[metric] { return cached.compactMap { $0 } }
+        return undisturbed.compactMap { rs in RankStatistics.median(rs.compactMap { metric.value($0) }) }
     }
 
     /// The same, keyed by process (for pairing with the reference strategy's samples).
     func samplesByProcess(_ metric: Metric) -> [String: Double] {
+        let values = perProcess[metric] ?? undisturbed.map { rs in RankStatistics.median(rs.compactMap { metric.value($0) }) }
         var out: [String: Double] = [:]
-        for p in processes {
-            if let v = RankStatistics.median(rows.filter { Self.processID($0) == p && $0["disturbed"] != "yes" }.compactMap { metric.value($0) }) {
-                out[p] = v
-            }
-        }
+        for (p, v) in zip(processes, values) where v != nil { out[p] = v }
         return out
     }
 }
@@ -172,7 +198,10 @@ public struct Stability: Sendable, Equatable {
     public init(_ cell: CellSamples, _ metric: Metric, threshold: Double = Spread.defaultThreshold) {
         spreadPercent = Spread.percent(Spread.samples(cell, metric))
         disturbedFraction = Double(cell.disturbedRows) / Double(max(cell.rows.count, 1))
-        if disturbedFraction > 0.5 {
+        if cell.startedBusy {
+            unstable = true
+            reason = "the run started on a busy machine (preflight)"
+        } else if disturbedFraction > 0.5 {
             unstable = true
             reason = "\(cell.disturbedRows) of \(cell.rows.count) repetitions disturbed by other processes"
         } else if let s = spreadPercent, s > threshold {

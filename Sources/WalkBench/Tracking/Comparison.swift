@@ -200,6 +200,11 @@ public struct Comparison: Sendable {
             return e
         }
         let disturbedA = Double(ca.disturbedRows) / Double(ca.rows.count), disturbedB = Double(cb.disturbedRows) / Double(cb.rows.count)
+        if ca.startedBusy || cb.startedBusy {
+            e.verdict = .unstable
+            e.note = "\(ca.startedBusy ? "A" : "B") started on a busy machine (preflight)"
+            return e
+        }
         if disturbedA > 0.5 || disturbedB > 0.5 {
             e.verdict = .unstable
             e.note = "most repetitions ran beside other busy processes"

@@ -19,7 +19,8 @@ public struct Metric: Sendable, Hashable {
     let source: Source
 
     enum Source: Sendable, Hashable {
-        case column(String)
+        /// A column, with its schema position (nil: a counter's or callgrind's column).
+        case column(String, Int?)
         case perWriterOp(String)
         /// ns_per_walk_mean minus the reference strategy's in the same process (filled by Samples).
         case overReference
@@ -40,7 +41,9 @@ public struct Metric: Sendable, Hashable {
 
     func value(_ row: ResultRow) -> Double? {
         switch source {
-        case .column(let c): return Self.number(row, c)
+        case .column(let c, let slot):
+            let text = slot.map { row.value(slot: $0) } ?? row.extra(c)
+            return text.flatMap { Double($0) }.flatMap { $0.isFinite ? $0 : nil }
         case .perWriterOp(let c):
             guard let v = Self.number(row, c), let ops = Self.number(row, "writer_ops"), ops > 0 else { return nil }
             return v / ops
@@ -53,7 +56,7 @@ public struct Metric: Sendable, Hashable {
     }
 
     static func timed(_ column: String, _ unit: String) -> Metric {
-        Metric(name: column, unit: unit, polarity: .lowerIsBetter, kind: .timed, source: .column(column))
+        Metric(name: column, unit: unit, polarity: .lowerIsBetter, kind: .timed, source: .column(column, Columns.slot[column]))
     }
 
     public static let nsPerWalkMean = timed("ns_per_walk_mean", "ns")
@@ -63,7 +66,7 @@ public struct Metric: Sendable, Hashable {
     public static let nsOverReference = Metric(name: "ns_over_reference", unit: "ns", polarity: .lowerIsBetter,
                                                kind: .timed, source: .overReference)
     public static let walksPerSecond = Metric(name: "walks_per_s", unit: "/s", polarity: .higherIsBetter, kind: .timed,
-                                              source: .column("walks_per_s"))
+                                              source: .column("walks_per_s", Columns.slot["walks_per_s"]))
     public static let writerLatencyP50 = timed("writer_latency_us_p50", "µs")
     public static let writerLatencyP99 = timed("writer_latency_us_p99", "µs")
     public static let writerWaitP50 = timed("writer_wait_us_p50", "µs")
@@ -72,10 +75,10 @@ public struct Metric: Sendable, Hashable {
     public static let ipisPerOp = Metric(name: "ipis_per_op", unit: "IPIs", polarity: .lowerIsBetter, kind: .counted,
                                          source: .perWriterOp("ipis_sent"))
     public static let bytesPendingPeak = Metric(name: "bytes_pending_peak", unit: "B", polarity: .lowerIsBetter,
-                                                kind: .counted, source: .column("bytes_pending_peak"))
+                                                kind: .counted, source: .column("bytes_pending_peak", Columns.slot["bytes_pending_peak"]))
 
     static func exact(_ column: String, _ unit: String) -> Metric {
-        Metric(name: column, unit: unit, polarity: .lowerIsBetter, kind: .exact, source: .column(column))
+        Metric(name: column, unit: unit, polarity: .lowerIsBetter, kind: .exact, source: .column(column, Columns.slot[column]))
     }
 
     public static let callgrind: [Metric] = [

@@ -52,6 +52,7 @@ public enum ResultTable {
         }
         guard table.count > 1 else { throw BadInput(description: "\(name): a header and no rows") }
         let numericIndices = header.enumerated().filter { numericColumns.contains($0.element) }
+        let slots = Columns.slots(of: header)
         var rows: [ResultRow] = []
         rows.reserveCapacity(table.count - 1)
         for (i, fields) in table.dropFirst().enumerated() {
@@ -62,7 +63,7 @@ public enum ResultTable {
             for (c, column) in numericIndices where !fields[c].isEmpty && Double(fields[c]) == nil {
                 throw BadInput(description: "\(name): line \(line), column \(column): \"\(fields[c])\" is not a number")
             }
-            rows.append(ResultRow(header: header, fields: fields))
+            rows.append(ResultRow(slotsOf: slots, header: header, fields: fields))
         }
         return rows
     }

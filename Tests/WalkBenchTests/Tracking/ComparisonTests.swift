@@ -71,6 +71,17 @@ import Testing
         #expect(e.verdict != .slower && !e.verdict.isDecided)
     }
 
+    @Test func aRunThatStartedOnABusyMachineGetsNoVerdict() throws {
+        let a = Fixture.run("a", processes: 10) { _, p in 20 * Fixture.jitter(p, 1) }
+        // No repetition of B noticed its neighbour, but the preflight did.
+        let b = Fixture.run("b", processes: 10, ns: { _, p in 30 * Fixture.jitter(p, 2) },
+                            set: ["preflight_other_cpu_pct": "50", "preflight_steal_pct": "0"])
+        let e = try #require(entry(Comparison(a: a, b: b)))
+        #expect(e.verdict == .unstable)
+        #expect(e.note?.contains("busy") == true)
+        #expect(Stability(groupCells(b)[0], .nsPerWalkMean).unstable)
+    }
+
     @Test func otherRevisionsAndEnvironmentsAreIncomparable() throws {
         let a = Fixture.run("a", processes: 10) { _, p in 20 * Fixture.jitter(p) }
         let rev2 = (1...10).map { Fixture.row(run: "b", process: $0, processes: 10, nsPerWalk: 30, strategyRevision: 2) }
