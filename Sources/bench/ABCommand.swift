@@ -52,17 +52,7 @@ struct ABCommand: ParsableCommand {
 
     func options() throws -> (Comparison.Options, [Metric], ComparisonReport.Format) {
         var o = Comparison.Options()
-        func positive(_ s: String?, _ name: String, _ limit: Double, _ what: String) throws -> Double? {
-            guard let s else { return nil }
-            guard let v = Double(s), v.isFinite, v > 0, v <= limit else { throw ValidationError("--\(name): \"\(s)\" is not allowed; use \(what)") }
-            return v
-        }
-        o.threshold = try positive(threshold, "threshold", 1000, "a percentage above 0, e.g. 5") ?? o.threshold
-        o.alpha = try positive(alpha, "alpha", 1, "a probability above 0 and at most 1, e.g. 0.01") ?? o.alpha
-        if let floor {
-            guard let v = Double(floor), v.isFinite, v >= 0 else { throw ValidationError("--floor: \"\(floor)\" is not allowed; use nanoseconds from 0, e.g. 1") }
-            o.floorNanoseconds = v
-        }
+        try ComparisonOptions.verdictLimits(threshold: threshold, alpha: alpha, floor: floor, into: &o)
         if let reference = selection.reference { o.reference = reference }
         let gateMetrics = try ComparisonOptions.metricList(gate, option: "gate") ?? Metric.defaultGate
         guard let f = ComparisonReport.Format(rawValue: format ?? "text") else {

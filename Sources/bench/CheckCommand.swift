@@ -52,7 +52,9 @@ struct CheckCommand: ParsableCommand {
     func run() throws {
         var options = try comparison.options()
         let format = try comparison.outputFormat()
-        var gateMetrics = try ComparisonOptions.metricList(gate, option: "gate") ?? Metric.defaultGate
+        // --metrics alone picks what gates as well as what is shown; --gate narrows the gate.
+        var gateMetrics = try ComparisonOptions.metricList(gate, option: "gate")
+            ?? ComparisonOptions.metricList(comparison.metrics, option: "metrics") ?? Metric.defaultGate
         if callgrind {
             gateMetrics = Metric.callgrind
             if comparison.metrics == nil { options.metrics = Metric.callgrind }

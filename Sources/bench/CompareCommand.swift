@@ -25,22 +25,27 @@ struct ComparisonOptions: ParsableArguments {
     @Flag(help: "Show every metric of every cell, not only changes and gated metrics.")
     var all = false
 
-    func options() throws -> Comparison.Options {
-        var o = Comparison.Options()
-        func positive(_ s: String?, _ name: String, _ range: ClosedRange<Double>, _ what: String) throws -> Double? {
-            guard let s else { return nil }
-            guard let v = Double(s), v.isFinite, range.contains(v), v > 0 else {
-                throw ValidationError("--\(name): \"\(s)\" is not allowed; use \(what)")
-            }
-            return v
-        }
-        o.threshold = try positive(threshold, "threshold", 0...1000, "a percentage above 0, e.g. 5") ?? o.threshold
-        o.alpha = try positive(alpha, "alpha", 0...1, "a probability above 0 and at most 1, e.g. 0.01") ?? o.alpha
+    /// --threshold, --alpha and --floor into `o` (shared with bench ab, which has no --unstable-threshold
+    /// of its own: its run options carry one).
+    static func verdictLimits(threshold: String?, alpha: String?, floor: String?, into o: inout Comparison.Options) throws {
+        o.threshold = try positive(threshold, "threshold", 1000, "a percentage above 0, e.g. 5") ?? o.threshold
+        o.alpha = try positive(alpha, "alpha", 1, "a probability above 0 and at most 1, e.g. 0.01") ?? o.alpha
         if let floor {
             guard let v = Double(floor), v.isFinite, v >= 0 else { throw ValidationError("--floor: \"\(floor)\" is not allowed; use nanoseconds from 0, e.g. 1") }
             o.floorNanoseconds = v
         }
-        o.unstableThreshold = try positive(unstableThreshold, "unstable-threshold", 0...1000, "a percentage above 0, e.g. 5") ?? o.unstableThreshold
+    }
+
+    static func positive(_ s: String?, _ name: String, _ limit: Double, _ what: String) throws -> Double? {
+        guard let s else { return nil }
+        guard let v = Double(s), v.isFinite, v > 0, v <= limit else { throw ValidationError("--\(name): \"\(s)\" is not allowed; use \(what)") }
+        return v
+    }
+
+    func options() throws -> Comparison.Options {
+        var o = Comparison.Options()
+        try Self.verdictLimits(threshold: threshold, alpha: alpha, floor: floor, into: &o)
+        o.unstableThreshold = try Self.positive(unstableThreshold, "unstable-threshold", 1000, "a percentage above 0, e.g. 5") ?? o.unstableThreshold
         if let minSamples {
             guard let n = Int(minSamples), (2...1000).contains(n) else { throw ValidationError("--min-samples: \"\(minSamples)\" is not allowed; use a whole number from 2") }
             o.minimumSamples = n

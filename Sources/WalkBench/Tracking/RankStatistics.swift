@@ -80,17 +80,68 @@ public enum RankStatistics {
         let m = a.count, n = b.count
         guard m > 0, n > 0, allFinite(a), allFinite(b) else { return nil }
         let count = m * n
+        let k = shiftRank(m, n, confidence: confidence)
+        if count > largeShiftLimit {
+            // Too many differences to list: find each order statistic by bisection on its value,
+            // counting the differences below a candidate in O(m + n) over the sorted samples.
+            let sa = a.sorted(), sb = b.sorted()
+            let estimate = (kthDifference(sa, sb, (count + 1) / 2) + kthDifference(sa, sb, count / 2 + 1)) / 2
+            guard k >= 1 else { return Shift(estimate: estimate, lower: nil, upper: nil) }
+            return Shift(estimate: estimate, lower: kthDifference(sa, sb, k), upper: kthDifference(sa, sb, count + 1 - k))
+        }
         var d = [Double]()
         d.reserveCapacity(count)
         for y in b { for x in a { d.append(y - x) } }
 
-        let k = shiftRank(m, n, confidence: confidence)
         var targets = [(count - 1) / 2, count / 2]
         if k >= 1 { targets += [k - 1, count - k] }
         select(&d, Array(Set(targets)).sorted())
         let estimate = (d[(count - 1) / 2] + d[count / 2]) / 2
         guard k >= 1 else { return Shift(estimate: estimate, lower: nil, upper: nil) }
         return Shift(estimate: estimate, lower: d[k - 1], upper: d[count - k])
+    }
+
+    /// Above this many pairwise differences the shift is found without listing them.
+    static let largeShiftLimit = 10_000
+
+    /// The k-th smallest (1-based) of the differences b_j - a_i, from sorted samples, without listing
+    /// them: bisection over the doubles' order (at most 64 steps) for the smallest value v with at least
+    /// k differences ≤ v; v is then a difference itself.
+    static func kthDifference(_ a: [Double], _ b: [Double], _ k: Int) -> Double {
+        // Differences at most v: for each b_j, the a_i ≥ b_j - v; both move up with j.
+        func countAtMost(_ v: Double) -> Int {
+            var i = 0, total = 0
+            for y in b {
+                while i < a.count && a[i] < y - v { i += 1 }
+                total += a.count - i
+            }
+            return total
+        }
+        // The largest difference ≤ v (the order statistic once v is pinned down).
+        func largestAtMost(_ v: Double) -> Double {
+            var i = 0, best = -Double.infinity
+            for y in b {
+                while i < a.count && a[i] < y - v { i += 1 }
+                if i < a.count { best = max(best, y - a[i]) }
+            }
+            return best
+        }
+        // Doubles as integers in the same order, so bisection ends after at most 64 halvings.
+        func key(_ x: Double) -> Int64 {
+            let bits = Int64(bitPattern: x.bitPattern)
+            return bits < 0 ? Int64.min &- bits : bits
+        }
+        func value(_ k: Int64) -> Double {
+            Double(bitPattern: UInt64(bitPattern: k < 0 ? Int64.min &- k : k))
+        }
+        var lo = key(b[0] - a[a.count - 1]) &- 1  // fewer than k differences at most this
+        var hi = key(b[b.count - 1] - a[0])       // every difference at most this
+        // The span can exceed Int64 (differences of both signs): halve it as unsigned.
+        while UInt64(bitPattern: hi &- lo) > 1 {
+            let mid = lo &+ Int64(bitPattern: UInt64(bitPattern: hi &- lo) / 2)
+            if countAtMost(value(mid)) >= k { hi = mid } else { lo = mid }
+        }
+        return largestAtMost(value(hi))
     }
 
     /// The 1-based order statistic k of the Moses interval, 0 when none reaches the confidence.

@@ -310,4 +310,26 @@ private let permeabilityB = [0.80, 0.83, 1.89, 1.04, 1.45, 1.38, 1.91, 1.64, 0.7
         #expect(RS.medianInterval([]) == nil)
         #expect(RS.medianInterval([1, .infinity, 3, 4, 5, 6, 7]) == nil)
     }
+
+    /// Large samples take the listing-free path; it must give exactly what sorting every difference gives.
+    @Test func largeSamplesMatchTheSortedDifferences() throws {
+        var rng: UInt64 = 12345
+        func next() -> Double {
+            rng = rng &* 6364136223846793005 &+ 1442695040888963407
+            return Double(rng >> 11) / Double(1 << 53)
+        }
+        // With ties and negative and positive differences.
+        let a = (0..<130).map { _ in (next() * 40).rounded() / 4 - 3 }
+        let b = (0..<95).map { _ in (next() * 40).rounded() / 4 - 1 }
+        #expect(a.count * b.count > RankStatistics.largeShiftLimit)
+        let d = b.flatMap { y in a.map { y - $0 } }.sorted()
+        let sa = a.sorted(), sb = b.sorted()
+        for k in [1, 2, 17, d.count / 2, d.count / 2 + 1, d.count - 1, d.count] {
+            #expect(RankStatistics.kthDifference(sa, sb, k) == d[k - 1], "k = \(k)")
+        }
+        let shift = try #require(RankStatistics.hodgesLehmann(a, b))
+        #expect(shift.estimate == (d[(d.count - 1) / 2] + d[d.count / 2]) / 2)
+        let k = RankStatistics.shiftRank(a.count, b.count, confidence: 0.95)
+        #expect(shift.lower == d[k - 1] && shift.upper == d[d.count - k])
+    }
 }
