@@ -25,12 +25,7 @@ struct ABCommand: ParsableCommand {
     var bBinary: String?
     @Option(name: .customLong("b-extra-work"), parsing: .unconditional, help: "Extra work per walk in B only (default: the run's --extra-work).")
     var bExtraWork: String?
-    @Option(parsing: .unconditional, help: "Smallest change, in percent, that can be a verdict (default 5).")
-    var threshold: String?
-    @Option(parsing: .unconditional, help: "Largest p-value after Holm's correction that can be a verdict (default 0.01).")
-    var alpha: String?
-    @Option(parsing: .unconditional, help: "Smallest change of a time, in nanoseconds, that can be a verdict (default 1).")
-    var floor: String?
+    @OptionGroup var limits: VerdictLimits
     @Option(name: .customLong("gate"), help: "Metrics that gate, comma-separated (default: \(Metric.defaultGate.map(\.name).joined(separator: ","))).")
     var gate: String?
     @Option(help: "Output: text, md, csv or json (default text).")
@@ -52,7 +47,7 @@ struct ABCommand: ParsableCommand {
 
     func options() throws -> (Comparison.Options, [Metric], ComparisonReport.Format) {
         var o = Comparison.Options()
-        try ComparisonOptions.verdictLimits(threshold: threshold, alpha: alpha, floor: floor, into: &o)
+        try limits.apply(to: &o)
         if let reference = selection.reference { o.reference = reference }
         let gateMetrics = try ComparisonOptions.metricList(gate, option: "gate") ?? Metric.defaultGate
         guard let f = ComparisonReport.Format(rawValue: format ?? "text") else {

@@ -2,14 +2,29 @@ import ArgumentParser
 import Foundation
 import WalkBench
 
-/// The statistics options `compare` and `check` share.
-struct ComparisonOptions: ParsableArguments {
+/// How large, how likely and how far above the noise floor a change must be to get a verdict: shared
+/// by `compare`, `check` and `ab`.
+struct VerdictLimits: ParsableArguments {
     @Option(parsing: .unconditional, help: "Smallest change, in percent, that can be a verdict (default 5).")
     var threshold: String?
     @Option(parsing: .unconditional, help: "Largest p-value after Holm's correction that can be a verdict (default 0.01).")
     var alpha: String?
     @Option(parsing: .unconditional, help: "Smallest change of a time, in nanoseconds, that can be a verdict (default 1).")
     var floor: String?
+
+    func apply(to o: inout Comparison.Options) throws {
+        o.threshold = try ComparisonOptions.positive(threshold, "threshold", 1000, "a percentage above 0, e.g. 5") ?? o.threshold
+        o.alpha = try ComparisonOptions.positive(alpha, "alpha", 1, "a probability above 0 and at most 1, e.g. 0.01") ?? o.alpha
+        if let floor {
+            guard let v = Double(floor), v.isFinite, v >= 0 else { throw ValidationError("--floor: \"\(floor)\" is not allowed; use nanoseconds from 0, e.g. 1") }
+            o.floorNanoseconds = v
+        }
+    }
+}
+
+/// The statistics options `compare` and `check` share.
+struct ComparisonOptions: ParsableArguments {
+    @OptionGroup var limits: VerdictLimits
     @Option(name: .customLong("unstable-threshold"), parsing: .unconditional, help: "Spread (robust CoV over processes, %) above which a cell is unstable (default 5).")
     var unstableThreshold: String?
     @Option(name: .customLong("min-samples"), parsing: .unconditional, help: "Fewest processes a side needs for a verdict (default 5).")
@@ -25,17 +40,6 @@ struct ComparisonOptions: ParsableArguments {
     @Flag(help: "Show every metric of every cell, not only changes and gated metrics.")
     var all = false
 
-    /// --threshold, --alpha and --floor into `o` (shared with bench ab, which has no --unstable-threshold
-    /// of its own: its run options carry one).
-    static func verdictLimits(threshold: String?, alpha: String?, floor: String?, into o: inout Comparison.Options) throws {
-        o.threshold = try positive(threshold, "threshold", 1000, "a percentage above 0, e.g. 5") ?? o.threshold
-        o.alpha = try positive(alpha, "alpha", 1, "a probability above 0 and at most 1, e.g. 0.01") ?? o.alpha
-        if let floor {
-            guard let v = Double(floor), v.isFinite, v >= 0 else { throw ValidationError("--floor: \"\(floor)\" is not allowed; use nanoseconds from 0, e.g. 1") }
-            o.floorNanoseconds = v
-        }
-    }
-
     static func positive(_ s: String?, _ name: String, _ limit: Double, _ what: String) throws -> Double? {
         guard let s else { return nil }
         guard let v = Double(s), v.isFinite, v > 0, v <= limit else { throw ValidationError("--\(name): \"\(s)\" is not allowed; use \(what)") }
@@ -44,7 +48,7 @@ struct ComparisonOptions: ParsableArguments {
 
     func options() throws -> Comparison.Options {
         var o = Comparison.Options()
-        try Self.verdictLimits(threshold: threshold, alpha: alpha, floor: floor, into: &o)
+        try limits.apply(to: &o)
         o.unstableThreshold = try Self.positive(unstableThreshold, "unstable-threshold", 1000, "a percentage above 0, e.g. 5") ?? o.unstableThreshold
         if let minSamples {
             guard let n = Int(minSamples), (2...1000).contains(n) else { throw ValidationError("--min-samples: \"\(minSamples)\" is not allowed; use a whole number from 2") }
