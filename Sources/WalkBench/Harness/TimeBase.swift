@@ -16,7 +16,7 @@ public struct TimeBase: Sendable {
     /// Why the TSC is not used, when it is not.
     public let note: String?
     /// The smallest step the clock takes between two reads, in ticks. A guest's TSC may advance in
-    /// steps of many ticks (26 at 2.4 GHz, 10.6 ns, on the AMD EPYC KVM guests this suite grew on), so a
+    /// steps of many ticks (26, 10–10.6 ns, on the AMD EPYC KVM guests this suite grew on), so a
     /// single timed walk is known only to that step; percentiles spread each sample over it.
     public var resolutionTicks: UInt64 = 1
 

@@ -93,7 +93,7 @@ public struct Metric: Sendable, Hashable {
     ] + callgrind
 
     /// What `bench check` gates on unless --metrics says otherwise. The batch mean, not the p50: a single
-    /// timed walk is known only to the clock's step (10.6 ns on this suite's AMD guests), the batch mean
+    /// timed walk is known only to the clock's step (10–10.6 ns on this suite's AMD guests), the batch mean
     /// to a 256th of it.
     public static let defaultGate: [Metric] = [nsPerWalkMean, nsOverReference, writerLatencyP50, callgrind[0]]
 
