@@ -114,7 +114,7 @@ public struct Preflight: Sendable {
         var w: [String] = []
         if let l = load, l.otherCPUPercent > Disturbance.otherCPULimit {
             w.append(String(format: "other processes used %.0f%% of the CPUs", l.otherCPUPercent)
-                     + (loadAverage.map { String(format: " (load average %.2f)", $0) } ?? ""))
+                     + (loadAverage.map { String(format: " (load average %.2f", $0) + (otherRunnable.map { ", \($0) other runnable)" } ?? ")") } ?? ""))
         }
         if let l = load, l.stealPercent > Disturbance.stealLimit {
             w.append(String(format: "the hypervisor stole %.0f%% of the CPU time", l.stealPercent))

@@ -36,7 +36,7 @@ import Testing
                           governor: "powersave", smtSiblings: [[0, 1]], thp: "madvise")
         #expect(p.isBusy)
         #expect(p.warnings.count == 3)
-        #expect(p.verdict.contains("48%") && p.verdict.contains("powersave") && p.verdict.contains("SMT"))
+        #expect(p.verdict.contains("48%") && p.verdict.contains("1 other runnable") && p.verdict.contains("powersave") && p.verdict.contains("SMT"))
         p = Preflight(load: Disturbance(otherCPUPercent: 1, stealPercent: 0, ticks: 60), loadAverage: 0, otherRunnable: 0,
                       governor: "none", smtSiblings: [], thp: "never")
         #expect(!p.isBusy && p.verdict == "quiet")
