@@ -103,7 +103,7 @@ struct CheckCommand: ParsableCommand {
 
     /// The baseline's cells as a plan: each cell's parameters from its rows, the timing it ran with.
     func planFromBaseline(_ rows: [ResultRow]) throws -> RunCommand.Plan {
-        var specs: [ScenarioSpec] = []
+        var scenarios: [Scenario] = []
         var processCount = 1
         var hugePages = true
         for cell in groupCells(rows) {
@@ -139,7 +139,8 @@ struct CheckCommand: ParsableCommand {
             s.protectionOptions.batchFailRate = Double(v("batch_fail_rate")) ?? 0
             s.protectionOptions.lazyTLB = LazyTLB(rawValue: v("lazy_tlb")) ?? .off
             s.windowDelayNanoseconds = UInt64(v("window_delay_ns")) ?? 0
-            do { specs.append(ScenarioSpec(try ScenarioSpec(s).scenario())) } catch { throw UsageError(message: "baseline cell \(cell.key.label): \(error)") }
+            // Through the spec once: it checks every name against this build's registries.
+            do { scenarios.append(try ScenarioSpec(s).scenario()) } catch { throw UsageError(message: "baseline cell \(cell.key.label): \(error)") }
             processCount = max(processCount, cell.rows.compactMap { $0["processes"].flatMap(Int.init) }.max() ?? 1)
             hugePages = v("arena_hugepages") != "off"
         }
@@ -153,7 +154,6 @@ struct CheckCommand: ParsableCommand {
             guard let exe = Callgrind.ownExecutable() else { throw UsageError(message: "--callgrind: cannot find this executable") }
             cgSetup = RunCommand.CallgrindSetup(valgrind: valgrind, executable: exe, walks: Int(rows.first?.extra("cg_walks") ?? "") ?? Callgrind.defaultWalks)
         }
-        let scenarios = try specs.map { try $0.scenario() }
         return RunCommand.Plan(scenarios: scenarios, timing: scenarios.first?.timing ?? Timing(), reference: nil, counters: .none,
                                callgrind: cgSetup, oversubscriptionNote: nil, processes: processCount,
                                unstableThreshold: (try comparison.options()).unstableThreshold, arenaHugePages: hugePages,
