@@ -43,6 +43,15 @@ static inline int wb_memb_read_ongoing(void) { return urcu_memb_read_ongoing(); 
 /// Whether the calling thread is registered (the flag urcu_memb_register_thread sets in its TLS reader).
 static inline int wb_memb_thread_registered(void) { return URCU_TLS(urcu_memb_reader).registered; }
 
+// ---- Forced schedules (validation): another thread reads a stopped reader's state.
+/// The calling thread's reader counter, for `wb_memb_reader_nesting` on another thread.
+static inline unsigned long *wb_memb_reader_counter(void) { return &URCU_TLS(urcu_memb_reader).ctr; }
+/// The read-side nesting of the reader whose counter this is: non-zero while it is inside
+/// rcu_read_lock, and then no grace period that began after its lock can end.
+static inline unsigned long wb_memb_reader_nesting(unsigned long *ctr) {
+    return CMM_LOAD_SHARED(*ctr) & URCU_GP_CTR_NEST_MASK;
+}
+
 // ---- Threads and updater side (library calls).
 static inline void wb_memb_register_thread(void) { urcu_memb_register_thread(); }
 static inline void wb_memb_unregister_thread(void) { urcu_memb_unregister_thread(); }

@@ -50,6 +50,15 @@ static inline void wb_qsbr_thread_online(void) { urcu_qsbr_thread_online(); }
 /// Whether the calling thread is registered (the flag urcu_qsbr_register_thread sets in its TLS reader).
 static inline int wb_qsbr_thread_registered(void) { return URCU_TLS(urcu_qsbr_reader).registered; }
 
+// ---- Forced schedules (validation): another thread reads a stopped reader's state.
+/// The calling thread's reader counter, for `wb_qsbr_reader_holds_grace_period` on another thread.
+static inline unsigned long *wb_qsbr_reader_counter(void) { return &URCU_TLS(urcu_qsbr_reader).ctr; }
+/// Whether a grace period is in progress and waiting for this reader: it is online and has announced
+/// no quiescent state since the grace period began (liburcu's URCU_READER_ACTIVE_OLD).
+static inline int wb_qsbr_reader_holds_grace_period(unsigned long *ctr) {
+    return urcu_qsbr_reader_state(ctr) == URCU_READER_ACTIVE_OLD;
+}
+
 // ---- Threads and updater side (library calls).
 /// Registers the calling thread, which is then online.
 static inline void wb_qsbr_register_thread(void) { urcu_qsbr_register_thread(); }

@@ -31,6 +31,11 @@ static void WK_NAME(WK_CAT(walk_table_, WK_LOOP))(struct WK_NAME(walk) *w, uint3
         uint64_t e = wk_load(table, slot);
         int again = 0;
         for (;;) {
+            if (kind == WK_PTE && wk_unlikely(wk_is_table(e))) {
+                // A table entry where only ptes can be: the table was freed and reused higher up.
+                if (WK_ORACLE) w->log.tainted = 1;
+                break;
+            }
             if (!wk_is_present(e)) {
                 if (WK_ORACLE && wk_unlikely(e == WK_POISON)) w->log.tainted = 1;
                 // walk_pte_range calls pte_entry for every pte; above, a hole goes to pte_hole.

@@ -43,6 +43,11 @@ wk_lookup_body(const struct wk_space *s, uint32_t *refs, uint64_t address, int t
             }
             break;
         }
+        // A table entry where only leaves can be: the table was freed and reused at another level.
+        if (wk_unlikely(level + 1 == s->levels)) {
+            if (with_oracle) log.tainted = 1;
+            break;
+        }
         uint32_t child = wk_table_index(e);
         if (with_oracle) {
             wk_log_followed(&log, s->generations, child, wk_generation(e));

@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -53,3 +55,34 @@ int wb_rename_noreplace(const char *from, const char *to) {
     if (link(from, to) != 0) return -1;
     return unlink(from);
 }
+
+static volatile sig_atomic_t wb_stop_requested;
+
+static void wb_stop_handler(int sig) {
+    if (!wb_stop_requested) {
+        wb_stop_requested = sig;
+        return;
+    }
+    // A second signal: the user insists. Die of it, as if no handler were installed.
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+int wb_stop_signals_install(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = wb_stop_handler;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    if (sigaction(SIGINT, &sa, NULL) != 0) return errno;
+    if (sigaction(SIGTERM, &sa, NULL) != 0) return errno;
+    // A parent may have started us with these blocked (the mask survives exec): unblock them, or the
+    // handler would never run and a stop request would be lost.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    return pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
+int wb_stop_signal(void) { return wb_stop_requested; }

@@ -11,7 +11,7 @@ struct Bench: ParsableCommand {
                       BaselineCommand.self, CallgrindChildCommand.self],
         defaultSubcommand: RunCommand.self)
 
-    /// Bad input exits 2 with one line; --help exits 0; anything else that fails exits 1.
+    /// Exit statuses: see `ExitStatus`. Bad input exits 2 with one line; --help exits 0.
     static func main() {
         do {
             var command = try parseAsRoot()
@@ -23,7 +23,7 @@ struct Bench: ParsableCommand {
             Foundation.exit(2)
         } catch let error as RunFailure {
             FileHandle.standardError.write(Data("bench: \(error.message)\n".utf8))
-            Foundation.exit(1)
+            Foundation.exit(error.status)
         } catch {
             let code = exitCode(for: error)
             if code == .success {
@@ -40,7 +40,30 @@ struct Bench: ParsableCommand {
 
 /// Bad input found after parsing (an output file that exists, say): exit 2, nothing written.
 struct UsageError: Error { let message: String }
-/// The run ran but must not pass (a strategy that claims safety showed use-after-free): exit 1.
-struct RunFailure: Error { let message: String }
+/// The run ran but must not pass: exit with `status` (1 unless said otherwise; see `ExitStatus`).
+struct RunFailure: Error {
+    let message: String
+    var status: Int32 = ExitStatus.failed
+}
+
+/// What bench's exit status means (README, "Exit statuses"). Each code means one thing, so a CI gate
+/// can tell a safety failure from a lost file or an interrupted run.
+enum ExitStatus {
+    static let ok: Int32 = 0
+    /// run: a strategy that promises safety showed a use-after-free; validate: a verdict differs from
+    /// the expected one; check/ab: a regression (or that use-after-free).
+    static let failed: Int32 = 1
+    /// Bad input: one line on stderr, nothing measured, nothing written.
+    static let badInput: Int32 = 2
+    /// check/ab: nothing comparable.
+    static let nothingComparable: Int32 = 3
+    /// The results file could not be written at the end; the CSV went to stdout instead.
+    static let resultsNotWritten: Int32 = 4
+    /// A measurement failed (a scenario's error, a measuring process that crashed); the rest was written.
+    static let measurementFailed: Int32 = 5
+    /// Stopped by a signal (128 + its number: 130 for SIGINT, 143 for SIGTERM) after writing the cells
+    /// already finished.
+    static func stopped(by signal: Int32) -> Int32 { 128 + signal }
+}
 
 func warn(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }

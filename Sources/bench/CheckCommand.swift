@@ -85,10 +85,11 @@ struct CheckCommand: ParsableCommand {
             let path = "\(dir)/\(RunInfo(environment: environment, timeBase: .fallback).defaultFileName)"
             warn("bench check: running the \(plan.scenarios.count) cells of baseline \(baseline), \(plan.processes) process\(plan.processes == 1 ? "" : "es")" + (callgrind ? ", under callgrind" : ""))
             let outcome = try Execution.measure(plan, environment: environment, path: path, force: false,
-                                                requireQuiet: requireQuiet, summary: false)
+                                                requireQuiet: requireQuiet, summary: false, defaultPath: true)
             candidateRows = outcome.rows
-            candidateName = path
+            candidateName = outcome.path ?? path
             for f in outcome.failures { warn("bench check: \(f)") }
+            if outcome.stoppedBy != 0 { throw ExitCode(ExitStatus.stopped(by: outcome.stoppedBy)) }
         }
 
         let c = Comparison(a: baseRows, b: candidateRows, options: options, gate: gateMetrics)

@@ -13,8 +13,10 @@ enum RunDefaults {
 /// One measurement from plan to file: preflight, the processes, the stability columns, the CSV (written
 /// atomically; printed on stdout if it cannot be written) and, for `bench run`, the summary.
 enum Execution {
+    /// `defaultPath`: the path was chosen by bench, not named by the user, so another run that chose
+    /// the same one makes this run take the next free name instead of failing.
     static func measure(_ plan: RunCommand.Plan, environment: RunEnvironment, path: String, force: Bool,
-                        requireQuiet: Bool, summary: Bool) throws -> (rows: [ResultRow], failures: [String]) {
+                        requireQuiet: Bool, summary: Bool, defaultPath: Bool = false) throws -> Outcome {
         let preflight = Preflight.run()
         if requireQuiet && preflight.isBusy {
             throw UsageError(message: "--require-quiet: the machine is busy: \(preflight.verdict)")
@@ -40,6 +42,8 @@ enum Execution {
         if let note = plan.oversubscriptionNote { warn("bench: \(note)") }
         for note in plan.counters.notes { warn("bench: counter unavailable, its columns stay empty: \(note)") }
 
+        // From here on SIGINT and SIGTERM stop the run between cells; what is finished is written.
+        StopSignals.install()
         var measured: Measured
         if plan.processes == 1 {
             measured = try Measurement.inProcess(plan.scenarios, info: info, counters: plan.counters, callgrind: plan.callgrind,
@@ -50,13 +54,18 @@ enum Execution {
         var rows = measured.rows
         annotateStability(&rows, threshold: plan.unstableThreshold)
 
-        var failures = measured.failures
+        var out = Outcome(failures: measured.failures, stoppedBy: measured.stoppedBy)
         // A strategy that promises safety and showed a use-after-free fails the run.
         let safe = Set(Strategies.all.filter(\.guaranteesSafety).map(\.name))
         for r in rows where safe.contains(r["strategy"]!) {
             if let u = r["uaf_detected"].flatMap(UInt64.init), u > 0 {
-                failures.append("\(r["strategy"]!) claims safety but the oracle saw \(u) use-after-free walks (\(r["workload"]!), r\(r["readers"]!) w\(r["writers"]!), process \(r["process"] ?? "1"), repetition \(r["repetition"]!))")
+                out.safetyFailures.append("\(r["strategy"]!) claims safety but the oracle saw \(u) use-after-free walks (\(r["workload"]!), r\(r["readers"]!) w\(r["writers"]!), process \(r["process"] ?? "1"), repetition \(r["repetition"]!))")
             }
+        }
+        if measured.stoppedBy != 0 {
+            let finished = Set(rows.map(CellKey.init)).count
+            out.stopNote = "complete=no: stopped by \(signalName(measured.stoppedBy)) with \(finished) of \(plan.scenarios.count) cells measured"
+                + (plan.processes > 1 ? " (some in fewer than \(plan.processes) processes)" : "")
         }
         if !rows.isEmpty {
             let header = Columns.all + plan.counters.columns + (plan.callgrind == nil ? [] : Callgrind.columns)
@@ -65,39 +74,84 @@ enum Execution {
             if summary {
                 print(Summary.render(rows, reference: plan.reference, threshold: plan.unstableThreshold))
                 if let note = Summary.mitigationNote(rows, spectreV2: environment.spectreV2) { print(note) }
+                if let note = out.stopNote { print(note) }
             }
             if let note = Summary.stabilityNote(rows) {
                 // bench check's stdout is the comparison alone (its --format may be csv or json).
                 if summary { print(note) } else { warn("bench check: \(note)") }
             }
             do {
-                try ResultFile.write(text, to: path, replace: force)
-                if summary { print("results: \(path)") } else { warn("bench check: candidate rows in \(path)") }
+                let written = force ? path : try ResultFile.write(text, to: path, nextFreeName: defaultPath)
+                if force { try ResultFile.write(text, to: path, replace: true) }
+                out.path = written
+                if summary { print("results: \(written)") } else { warn("bench check: candidate rows in \(written)") }
             } catch {
                 // Nothing lost: the rows go to stdout when their file cannot be written.
                 warn("bench: could not write results to \(path): \(error); the CSV follows on stdout")
                 print(text, terminator: "")
-                failures.append("results not written to \(path)")
+                out.resultsNotWritten = "results not written to \(path): \(error)"
             }
         }
-        return (rows, failures)
+        if let note = out.stopNote { warn("bench: \(note)") }
+        out.rows = rows
+        return out
+    }
+
+    /// What a measurement produced and what went wrong, most serious first.
+    struct Outcome {
+        var rows: [ResultRow] = []
+        /// A strategy that promises safety showed a use-after-free.
+        var safetyFailures: [String] = []
+        /// Scenarios or processes that failed to measure.
+        var failures: [String] = []
+        var resultsNotWritten: String?
+        /// Where the rows went (nil: not written).
+        var path: String?
+        /// SIGINT or SIGTERM stopped the run (0: it ran to the end).
+        var stoppedBy: Int32 = 0
+        var stopNote: String?
+
+        /// The exit this outcome calls for, nil for success: each status means one thing (`ExitStatus`).
+        var failure: RunFailure? {
+            for f in safetyFailures + failures { warn("bench: FAIL \(f)") }
+            if !safetyFailures.isEmpty {
+                return RunFailure(message: "\(safetyFailures.count) use-after-free failure(s) in strategies that promise safety", status: ExitStatus.failed)
+            }
+            if let resultsNotWritten { return RunFailure(message: resultsNotWritten + "; the CSV went to stdout", status: ExitStatus.resultsNotWritten) }
+            if !failures.isEmpty { return RunFailure(message: "\(failures.count) measurement failure(s)", status: ExitStatus.measurementFailed) }
+            if stoppedBy != 0 { return RunFailure(message: "stopped by \(signalName(stoppedBy))", status: ExitStatus.stopped(by: stoppedBy)) }
+            return nil
+        }
+    }
+}
+
+func signalName(_ signal: Int32) -> String {
+    switch signal {
+    case SIGINT: return "SIGINT"
+    case SIGTERM: return "SIGTERM"
+    default: return "signal \(signal)"
     }
 }
 
 struct Measured {
     var rows: [ResultRow] = []
     var failures: [String] = []
+    /// The signal that stopped the measurement early, or 0.
+    var stoppedBy: Int32 = 0
 }
 
 enum Measurement {
-    /// Measures `scenarios` in this process, in order, every repetition of one before the next.
+    /// Measures `scenarios` in this process, in order. Every repetition of one comes before the next,
+    /// unless `interleaved`: then the list is measured once per repetition (A B C A B C …), each pass
+    /// on a fresh address space, so a burst of host noise lasting under a second lands on one
+    /// repetition of a cell, not on all of them, and the process's median shrugs it off.
     static func inProcess(_ scenarios: [Scenario], info: RunInfo, counters: CounterPlan,
-                          callgrind: RunCommand.CallgrindSetup?, progress: Progress) throws -> Measured {
+                          callgrind: RunCommand.CallgrindSetup?, progress: Progress, interleaved: Bool = false) throws -> Measured {
         var callgrindSession: Callgrind.Session?
         if let cg = callgrind {
             warn("bench: --callgrind: \(cg.walks) walks per scenario under \(cg.valgrind) (one walker, no writers; valgrind is slow)")
             do { callgrindSession = try Callgrind.Session(valgrind: cg.valgrind, executable: cg.executable) } catch {
-                throw RunFailure(message: "--callgrind: \(error)")
+                throw RunFailure(message: "--callgrind: \(error)", status: ExitStatus.measurementFailed)
             }
             if let note = callgrindSession?.note { warn("bench: --callgrind: \(note)") }
         }
@@ -106,44 +160,60 @@ enum Measurement {
         var callgrindDone: [Callgrind.ChildRequest: Result<Callgrind.Counts, Error>] = [:]
         var pinningNoted = false
         var step = 0
-        for scenario in scenarios {
-            let reps = scenario.timing.repetitions
-            let measurements: [RepetitionResult]
-            do {
-                let base = step
-                measurements = try runner.run(scenario) { rep in
-                    progress.step(base + rep, "\(scenario.label) rep \(rep)/\(reps)")
+        let rounds = interleaved ? scenarios.map(\.timing.repetitions).max() ?? 1 : 1
+        var rowsOf = scenarios.map { _ in [ResultRow]() }
+        var failed = Set<Int>()
+        measuring: for round in 1...rounds {
+            for (index, scenario) in scenarios.enumerated() where !failed.contains(index) {
+                if StopSignals.received != 0 {
+                    out.stoppedBy = StopSignals.received
+                    break measuring
                 }
-            } catch {
-                out.failures.append("\(scenario.label): \(error)")
-                step += reps
-                continue
-            }
-            step += reps
-            // The callgrind counts are one deterministic measurement per scenario, not per repetition: a
-            // repetition would only repeat them, and valgrind is slow. So the scenario's one count fills
-            // the cg_ columns of each of its repetition rows, and scenarios that differ only in thread
-            // counts (the counted run has one walker, no writers) share one valgrind run.
-            var cgFields: [String]?
-            if let cg = callgrind, let session = callgrindSession {
-                let request = Callgrind.ChildRequest(scenario, walks: cg.walks)
-                if callgrindDone[request] == nil {
-                    progress.step(step, "\(scenario.label) under callgrind")
-                    callgrindDone[request] = Result { try session.measure(request) }
+                let reps = scenario.timing.repetitions
+                let numbers = interleaved ? (round <= reps ? round...round : nil) : 1...reps
+                guard let numbers else { continue }
+                let measurements: [RepetitionResult]
+                do {
+                    let base = step
+                    measurements = try runner.run(scenario, repetitions: numbers) { rep in
+                        progress.step(base + rep - numbers.lowerBound + 1, "\(scenario.label) rep \(rep)/\(reps)")
+                    }
+                } catch {
+                    out.failures.append("\(scenario.label): \(error)")
+                    failed.insert(index)
+                    step += numbers.count
+                    continue
                 }
-                switch callgrindDone[request]! {
-                case .success(let counts): cgFields = counts.fields
-                case .failure(let error): out.failures.append("\(scenario.label): callgrind: \(error)")
+                step += numbers.count
+                // The callgrind counts are one deterministic measurement per scenario, not per repetition: a
+                // repetition would only repeat them, and valgrind is slow. So the scenario's one count fills
+                // the cg_ columns of each of its repetition rows, and scenarios that differ only in thread
+                // counts (the counted run has one walker, no writers) share one valgrind run.
+                var cgFields: [String]?
+                if let cg = callgrind, let session = callgrindSession {
+                    let request = Callgrind.ChildRequest(scenario, walks: cg.walks)
+                    if callgrindDone[request] == nil {
+                        progress.step(step, "\(scenario.label) under callgrind")
+                        callgrindDone[request] = Result { try session.measure(request) }
+                    }
+                    switch callgrindDone[request]! {
+                    case .success(let counts): cgFields = counts.fields
+                    case .failure(let error): out.failures.append("\(scenario.label): callgrind: \(error)")
+                    }
                 }
-            }
-            for m in measurements {
-                if !pinningNoted, m.pinning.hasPrefix("unpinned") { warn("bench: \(m.pinning)"); pinningNoted = true }
-                var row = ResultRow.make(run: info, scenario: scenario, measurement: m)
-                row.setCounters(counters, m)
-                if let cgFields { for (c, v) in zip(Callgrind.columns, cgFields) { row.setExtra(c, v) } }
-                out.rows.append(row)
+                for m in measurements {
+                    if !pinningNoted, m.pinning.hasPrefix("unpinned") { warn("bench: \(m.pinning)"); pinningNoted = true }
+                    var row = ResultRow.make(run: info, scenario: scenario, measurement: m)
+                    row.setCounters(counters, m)
+                    if let cgFields { for (c, v) in zip(Callgrind.columns, cgFields) { row.setExtra(c, v) } }
+                    rowsOf[index].append(row)
+                }
             }
         }
+        // A signal that came during the last cell still says the run was asked to stop.
+        if StopSignals.received != 0 { out.stoppedBy = StopSignals.received }
+        // Rows by scenario, then repetition, whatever the order they were measured in.
+        out.rows = rowsOf.flatMap { $0 }
         progress.finish()
         return out
     }
@@ -159,7 +229,7 @@ enum Measurement {
     /// running every cell (from another starting point); the rows come back in the plan's order,
     /// stamped with this run's id and the parent's preflight.
     static func inChildren(_ plan: RunCommand.Plan, info: RunInfo) throws -> Measured {
-        guard let exe = Callgrind.ownExecutable() else { throw RunFailure(message: "--processes: cannot find this executable (/proc/self/exe)") }
+        guard let exe = Callgrind.ownExecutable() else { throw RunFailure(message: "--processes: cannot find this executable (/proc/self/exe)", status: ExitStatus.measurementFailed) }
         return try alternating(plan, info: info, sides: [Side(executable: exe, extraWork: nil, label: "")])[0]
     }
 
@@ -169,7 +239,7 @@ enum Measurement {
     static func alternating(_ plan: RunCommand.Plan, info: RunInfo, sides: [Side]) throws -> [Measured] {
         let dir = NSTemporaryDirectory() + "walkbench-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
-            throw RunFailure(message: "--processes: cannot create \(dir): \(error.localizedDescription)")
+            throw RunFailure(message: "--processes: cannot create \(dir): \(error.localizedDescription)", status: ExitStatus.measurementFailed)
         }
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var planPaths: [String] = []
@@ -180,24 +250,35 @@ enum Measurement {
                                callgrindWalks: plan.callgrind?.walks, arenaHugePages: plan.arenaHugePages)
             let path = dir + "/plan-\(n).json"
             do { try JSONEncoder().encode(spec).write(to: URL(fileURLWithPath: path)) } catch {
-                throw RunFailure(message: "--processes: cannot write \(path): \(error)")
+                throw RunFailure(message: "--processes: cannot write \(path): \(error)", status: ExitStatus.measurementFailed)
             }
             planPaths.append(path)
         }
         var out = sides.map { _ in Measured() }
         var byCell = sides.map { _ in [CellKey: [ResultRow]]() }
-        for k in 1...plan.processes {
+        processes: for k in 1...plan.processes {
             let order = k % 2 == 1 ? Array(sides.indices) : Array(sides.indices.reversed())
             for n in order {
+                if StopSignals.received != 0 { break processes }
                 let side = sides[n]
                 let csvPath = dir + "/side-\(n)-process-\(k).csv"
                 let p = Process()
                 p.executableURL = URL(fileURLWithPath: side.executable)
                 p.arguments = ["run", "--plan-file", planPaths[n], "--process-of", "\(k)/\(plan.processes)", "--output", csvPath]
                 p.standardOutput = FileHandle.nullDevice
-                do { try p.run() } catch { throw RunFailure(message: "cannot start \(side.executable): \(error)") }
-                p.waitUntilExit()
-                if p.terminationStatus != 0 {
+                do { try p.run() } catch { throw RunFailure(message: "cannot start \(side.executable): \(error)", status: ExitStatus.measurementFailed) }
+                // A stop signal to this process reaches the child too (a terminal's Ctrl-C reaches both
+                // already; a SIGTERM sent to this process alone does not): it finishes its cell and writes.
+                var forwarded = false
+                while p.isRunning {
+                    if !forwarded, StopSignals.received != 0 {
+                        kill(p.processIdentifier, StopSignals.received)
+                        forwarded = true
+                    }
+                    usleep(5_000)
+                }
+                let stopped = StopSignals.received != 0 && p.terminationStatus == ExitStatus.stopped(by: StopSignals.received)
+                if p.terminationStatus != 0 && !stopped {
                     out[n].failures.append("\(side.label)process \(k) of \(plan.processes) exited with status \(p.terminationStatus)")
                 }
                 guard let text = try? String(contentsOfFile: csvPath, encoding: .utf8) else { continue }
@@ -218,6 +299,7 @@ enum Measurement {
                 }
             }
         }
+        if StopSignals.received != 0 { for n in sides.indices { out[n].stoppedBy = StopSignals.received } }
         // The plan's order: each cell's rows together, by process, then repetition.
         let keys = plan.scenarios.map { CellKey(ResultRow.make(run: info, scenario: $0, measurement: RepetitionResult(repetition: 1))) }
         for n in sides.indices {

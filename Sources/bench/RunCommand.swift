@@ -96,11 +96,8 @@ struct RunCommand: ParsableCommand {
             if let problem = ResultFile.problem(writing: path, replace: false) { throw UsageError(message: problem) }
         }
         let outcome = try Execution.measure(plan, environment: environment, path: path, force: force,
-                                            requireQuiet: requireQuiet, summary: true)
-        if !outcome.failures.isEmpty {
-            for f in outcome.failures { warn("bench: FAIL \(f)") }
-            throw RunFailure(message: "\(outcome.failures.count) failure(s)")
-        }
+                                            requireQuiet: requireQuiet, summary: true, defaultPath: output == nil)
+        if let failure = outcome.failure { throw failure }
     }
 
     /// A measuring process of a --processes run: the parent's scenarios, this process's rows, no summary.
@@ -130,17 +127,20 @@ struct RunCommand: ParsableCommand {
         var info = RunInfo(environment: environment, timeBase: TimeBase.calibrate(invariantTSC: environment.invariantTSC))
         info.process = role.index
         info.processes = role.count
+        StopSignals.install()
         let reps = scenarios.first?.timing.repetitions ?? 1
         let measured = try Measurement.inProcess(scenarios, info: info, counters: counterPlan, callgrind: callgrind,
-                                                 progress: Progress(total: scenarios.count * reps, prefix: "process \(role.index)/\(role.count) "))
+                                                 progress: Progress(total: scenarios.count * reps, prefix: "process \(role.index)/\(role.count) "),
+                                                 interleaved: true)
         let header = Columns.all + counterPlan.columns + (callgrind == nil ? [] : Callgrind.columns)
         var text = CSV.line(header)
         for r in measured.rows { text += CSV.line(r.fields(header)) }
-        do { try ResultFile.write(text, to: output, replace: true) } catch { throw RunFailure(message: "\(error)") }
+        do { try ResultFile.write(text, to: output, replace: true) } catch { throw RunFailure(message: "\(error)", status: ExitStatus.resultsNotWritten) }
         if !measured.failures.isEmpty {
             for f in measured.failures { warn("bench: FAIL \(f)") }
-            throw RunFailure(message: "\(measured.failures.count) failure(s)")
+            throw RunFailure(message: "\(measured.failures.count) failure(s)", status: ExitStatus.measurementFailed)
         }
+        if measured.stoppedBy != 0 { throw RunFailure(message: "stopped by \(signalName(measured.stoppedBy))", status: ExitStatus.stopped(by: measured.stoppedBy)) }
     }
 
     func childRole() throws -> (index: Int, count: Int) {
@@ -178,6 +178,11 @@ struct RunCommand: ParsableCommand {
             guard let s else { return nil }
             let items = s.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
             guard !items.contains(where: \.isEmpty) else { throw ValidationError("--\(option) \"\(s)\": empty name in the list") }
+            // A duplicate would measure one cell twice under one label: refused, not merged.
+            var seen = Set<String>()
+            for item in items where !seen.insert(item).inserted {
+                throw ValidationError("--\(option): \"\(item)\" is listed twice; name each value once")
+            }
             return items
         }
         func names(_ s: String?, _ option: String, allowed: [String], default d: [String]) throws -> [String] {
@@ -212,6 +217,10 @@ struct RunCommand: ParsableCommand {
         for file in workloadFiles {
             do { selected += try WorkloadFile.load(file) } catch { throw ValidationError("\(error)") }
         }
+        var workloadNames = Set<String>()
+        for w in selected where !workloadNames.insert(w.name).inserted {
+            throw ValidationError("workload \"\(w.name)\" is selected twice (built-ins and --workload-file share one namespace); name each workload once")
+        }
         let dispatchNames = try names(dispatch, "dispatch", allowed: Dispatch.names, default: Dispatch.names)
         var walkOptions = WalkOptions(takeReference: !noTakeRef)
         if let extraWork {
@@ -225,6 +234,15 @@ struct RunCommand: ParsableCommand {
                 throw ValidationError("--span: \"\(span)\" is not allowed; use a size from 1 byte to 1TiB, e.g. 2MiB or 4096")
             }
             walkOptions.span = bytes
+        }
+        // A range walk needs a start address from which the whole span stays inside the mapping.
+        if walkerNames.contains(where: { $0 != LookupWalker.name }) {
+            for w in selected where walkOptions.span >= w.mappedBytes {
+                throw ValidationError("--span: \(span ?? String(walkOptions.span)) leaves no start address in workload \(w.name)'s \(w.mappedBytes)-byte mapping; use a span below its mapped size")
+            }
+        }
+        if dispatch != nil, !walkerNames.contains(where: { Walkers.dispatches(of: $0) != [Dispatch.none] }) {
+            throw ValidationError("--dispatch applies only to walkers with hooks (\(Walkers.names.filter { Walkers.dispatches(of: $0) != [Dispatch.none] }.joined(separator: ", "))); none is selected")
         }
         let explicitReaders = try counts(readers, "readers", 1...1024)
         let readerCounts = explicitReaders ?? [1, 2]
@@ -269,6 +287,10 @@ struct RunCommand: ParsableCommand {
                 throw ValidationError("--batch-fail-rate: \"\(batchFailRate)\" is not allowed; use a probability from 0 to 1")
             }
             protectionOptions.batchFailRate = p
+            let batching = Strategies.all.filter(\.batchesTables).map(\.name)
+            if p > 0, !strategyNames.contains(where: batching.contains) {
+                throw ValidationError("--batch-fail-rate applies only to the strategies that batch tables for RCU (\(batching.joined(separator: ", "))); none is selected")
+            }
         }
         let lazyModes = try names(lazyTLB, "lazy-tlb", allowed: LazyTLB.commandLineValues.map(\.rawValue),
                                   default: [LazyTLB.off.rawValue]).map { LazyTLB(rawValue: $0)! }
@@ -308,6 +330,8 @@ struct RunCommand: ParsableCommand {
                                     oracle: !noOracle, walkOptions: walkOptions, timing: timing, seed: seed)
                                 scenario.dispatch = d
                                 scenario.protectionOptions = protectionOptions
+                                // Recorded as n/a, and run as 0, where the strategy has no batches to fail.
+                                if !scenario.batchFailRateApplies { scenario.protectionOptions.batchFailRate = 0 }
                                 scenario.windowDelayNanoseconds = windowDelayNanoseconds
                                 // One cell per lazy-TLB mode only where the strategy's flushes look at it.
                                 for lazy in scenario.lazyTLBApplies ? lazyModes : [.off] {

@@ -15,8 +15,110 @@ struct ValidateCommand: ParsableCommand {
     var duration: String?
     @Option(name: .customLong("window-delay-ns"), parsing: .unconditional, help: "Spin inside each walk before its last table read, to widen race windows (default 300).")
     var windowDelay: String?
+    @Flag(help: "Forced schedules instead of the randomized matrix: stop a walker inside its window, free its table under it, and check every strategy's verdict deterministically.")
+    var forced = false
+    @Option(name: .customLong("case"), help: "With --forced: the cases to run, comma-separated (default: all; `bench validate --forced --list` names them).")
+    var cases: String?
+    @Option(parsing: .unconditional, help: "With --forced: run the whole schedule this many times (default 1).")
+    var runs: String?
+    @Option(parsing: .unconditional, help: "With --forced: the seed that picks the walked address (default \(ForcedSchedule.Settings().seed)).")
+    var seed: String?
+    @Option(help: "With --forced: the geometry (default x86-64-4l).")
+    var geometry: String?
+    @Flag(help: "With --forced: list the cases and exit.")
+    var list = false
 
-    func validate() throws { _ = try plan() }
+    func validate() throws {
+        if forced { _ = try forcedPlan() } else {
+            for (set, option) in [(cases != nil, "--case"), (runs != nil, "--runs"), (seed != nil, "--seed"), (geometry != nil, "--geometry"), (list, "--list")] where set {
+                throw ValidationError("\(option) applies only with --forced")
+            }
+            _ = try plan()
+        }
+    }
+
+    func forcedPlan() throws -> (cases: [ForcedSchedule.Case], runs: Int, settings: ForcedSchedule.Settings) {
+        for (set, option) in [(strategies != nil, "--strategies"), (scenarios != nil, "--scenarios"), (duration != nil, "--duration"), (windowDelay != nil, "--window-delay-ns")] where set {
+            throw ValidationError("\(option) does not apply with --forced (use --case)")
+        }
+        var chosen = ForcedSchedule.cases
+        if let cases {
+            let names = cases.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            chosen = try names.map { name in
+                guard let c = ForcedSchedule.cases.first(where: { $0.name == name }) else {
+                    throw ValidationError("--case: unknown value \"\(name)\"; allowed: \(ForcedSchedule.cases.map(\.name).joined(separator: ", "))")
+                }
+                return c
+            }
+        }
+        var n = 1
+        if let runs {
+            guard let v = Int(runs), (1...10_000).contains(v) else { throw ValidationError("--runs: \"\(runs)\" is not allowed; use a whole number from 1 to 10000") }
+            n = v
+        }
+        var settings = ForcedSchedule.Settings()
+        if let seed {
+            guard let v = UInt64(seed) else { throw ValidationError("--seed: \"\(seed)\" is not allowed; use a whole number from 0 to \(UInt64.max)") }
+            settings.seed = v
+        }
+        if let geometry {
+            guard let g = Geometry.presets.first(where: { $0.name == geometry }) else {
+                throw ValidationError("--geometry: unknown value \"\(geometry)\"; allowed: \(Geometry.presets.map(\.name).joined(separator: ", "))")
+            }
+            settings.geometry = g
+        }
+        return (chosen, n, settings)
+    }
+
+    func runForced() throws {
+        let (cases, runs, base) = try forcedPlan()
+        if list {
+            for c in cases { print("\(c.name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(c.expected.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)) \(c.summary)") }
+            return
+        }
+        let header = ["case", "strategy", "expected", "verdict", "", "runs as expected", "witness / evidence"]
+        var table = [header]
+        var failures = 0
+        let progress = Progress(total: cases.count * runs)
+        for (i, c) in cases.enumerated() {
+            var good = 0
+            var last: ForcedSchedule.Outcome?
+            var firstBad: ForcedSchedule.Outcome?
+            for r in 0..<runs {
+                progress.step(i * runs + r + 1, c.name)
+                var settings = base
+                settings.seed = base.seed &+ UInt64(r)
+                let o: ForcedSchedule.Outcome
+                do { o = try ForcedSchedule.run(c, settings: settings) } catch {
+                    failures += 1
+                    table.append([c.name, c.strategy, c.expected.rawValue, "ERROR", "MISMATCH", "", "\(error)"])
+                    last = nil
+                    break
+                }
+                if o.matches { good += 1 } else if firstBad == nil { firstBad = o }
+                last = o
+            }
+            guard let last else { continue }
+            let shown = firstBad ?? last
+            if good < runs { failures += 1 }
+            let evidence = shown.freedAt != nil ? (shown.useAfterFree ? "freed under the walker; the oracle caught it" : "freed under the walker; the oracle MISSED it")
+                : shown.heldBack.map { "\($0.point.rawValue): \($0.witness)" }.joined(separator: "; ")
+            table.append([c.name, c.strategy, c.expected.rawValue, shown.verdict, good == runs ? "ok" : "MISMATCH", "\(good)/\(runs)", evidence])
+            // Every detection, and every miss, says how to replay it.
+            if shown.useAfterFree || !shown.matches {
+                warn("bench: \(c.name): \(shown.schedule.joined(separator: "; ")); replay: \(shown.reproducer)")
+            }
+        }
+        progress.finish()
+        let widths = (0..<header.count).map { c in table.map { $0[c].count }.max()! }
+        for row in table {
+            print(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                    .trimmingCharacters(in: .whitespaces))
+        }
+        for n in ForcedSchedule.notForceable { print("not forceable: \(n.name): \(n.why)") }
+        print("\(cases.count - failures) of \(cases.count) cases as expected in every one of \(runs) run\(runs == 1 ? "" : "s")")
+        if failures > 0 { throw RunFailure(message: "validate --forced: \(failures) case(s) differ from the expected verdict") }
+    }
 
     func plan() throws -> ([Validation.Cell], Validation.Settings) {
         func names(_ s: String?, _ option: String, allowed: [String]) throws -> [String]? {
@@ -48,6 +150,7 @@ struct ValidateCommand: ParsableCommand {
     }
 
     func run() throws {
+        if forced { return try runForced() }
         let (cells, settings) = try plan()
         let environment = RunEnvironment.capture()
         let runner = Runner(timeBase: TimeBase.calibrate(invariantTSC: environment.invariantTSC))

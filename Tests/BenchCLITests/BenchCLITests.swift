@@ -56,6 +56,17 @@ private let badInputs: [BadInput] = [
     BadInput(label: "--walkers nope", arguments: ["--walkers", "nope"], mentions: ["nope"]),
     BadInput(label: "--dispatch vtable", arguments: ["--walkers", "callback", "--dispatch", "vtable"], mentions: ["vtable", "c-retpoline"]),
     BadInput(label: "--span 0", arguments: ["--span", "0"], mentions: ["0"]),
+    BadInput(label: "--span as large as the mapping", arguments: ["--walkers", "range", "--workloads", "read-mostly", "--span", "1GiB"],
+             mentions: ["--span", "1GiB", "read-mostly"]),
+    BadInput(label: "--strategies none,none", arguments: ["--strategies", "none,none"], mentions: ["none", "twice"]),
+    BadInput(label: "--readers 1,1", arguments: ["--readers", "1,1"], mentions: ["--readers", "1", "twice"]),
+    BadInput(label: "--batch-fail-rate without an RCU strategy", arguments: ["--strategies", "irq-disable", "--batch-fail-rate", "0.5"],
+             mentions: ["--batch-fail-rate", "rcu-memb"]),
+    BadInput(label: "--dispatch without a callback walker", arguments: ["--dispatch", "c-retpoline"], mentions: ["--dispatch", "callback"]),
+    BadInput(
+        label: "a workload file naming a built-in", arguments: ["--workloads", "read-mostly", "--workload-file", "dup.json"],
+        workloadFile: ("dup.json", #"{"name":"read-mostly","kind":"read-mostly"}"#), mentions: ["read-mostly", "twice"]
+    ),
     BadInput(label: "--lazy-tlb maybe", arguments: ["--lazy-tlb", "maybe"], mentions: ["maybe", "off, on"]),
     BadInput(
         label: "workload file with reader_idle_ns -5", arguments: ["--workload-file", "bad-idle.json"],
@@ -204,6 +215,20 @@ struct BenchCLITests {
         if !c.addsOutput {
             #expect(!FileManager.default.fileExists(atPath: "/nonexistent-dir/x.csv"))
         }
+    }
+
+    @Test("an option that does not apply to a strategy is recorded as n/a on its rows, and not run")
+    func batchFailRateIsNotApplicableOutsideRCU() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let output = dir.path("out.csv")
+        let r = try runBench(["run", "--strategies", "irq-disable,rcu-memb", "--workloads", "read-mostly", "--readers", "1",
+                              "--batch-fail-rate", "0.5", "--duration", "0.05", "--warmup", "0", "--repetitions", "1",
+                              "--processes", "1", "--output", output], in: dir)
+        #expect(r.status == 0, "\(r.transcript)")
+        let rows = try readResults(output)
+        #expect(rows.first { $0["strategy"] == "irq-disable" }?["batch_fail_rate"] == "n/a")
+        #expect(rows.first { $0["strategy"] == "rcu-memb" }?["batch_fail_rate"] == "0.5")
     }
 
     @Test("an existing --output is kept without --force and replaced with it")

@@ -54,6 +54,13 @@ struct TempDir {
 /// (no pipe can fill up and block the child, and `workDir` stays as the binary left it).
 /// `path` replaces PATH in the child's environment when given.
 func runBench(_ arguments: [String], in workDir: TempDir, path: String? = nil) throws -> BenchResult {
+    try runBench(arguments, in: workDir, path: path, whileRunning: nil)
+}
+
+/// As `runBench`, and `whileRunning` is called with the running process and a way to read its
+/// stderr so far (to wait for an event, then signal it) before the run is waited for.
+func runBench(_ arguments: [String], in workDir: TempDir, path: String? = nil,
+              whileRunning: ((Process, () -> String) throws -> Void)?) throws -> BenchResult {
     try #require(
         FileManager.default.isExecutableFile(atPath: benchPath),
         "bench executable not found at \(benchPath): run `swift build --product bench` first (the README's test command builds it before `swift test`)"
@@ -79,6 +86,13 @@ func runBench(_ arguments: [String], in workDir: TempDir, path: String? = nil) t
     process.standardOutput = outHandle
     process.standardError = errHandle
     try process.run()
+    if let whileRunning {
+        do { try whileRunning(process, { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }) } catch {
+            process.terminate()
+            process.waitUntilExit()
+            throw error
+        }
+    }
     process.waitUntilExit()
     try outHandle.close()
     try errHandle.close()
@@ -86,4 +100,15 @@ func runBench(_ arguments: [String], in workDir: TempDir, path: String? = nil) t
     let stdout = try String(contentsOfFile: outPath, encoding: .utf8)
     let stderr = try String(contentsOfFile: errPath, encoding: .utf8)
     return BenchResult(status: process.terminationStatus, stdout: stdout, stderr: stderr)
+}
+
+/// Polls `condition` every 20 ms until it holds or `seconds` pass; returns whether it held. For
+/// waiting on an event from a child process: generous deadlines, never a fixed sleep.
+func waitUntil(seconds: Double = 120, _ condition: () -> Bool) -> Bool {
+    let until = Date().addingTimeInterval(seconds)
+    while !condition() {
+        if Date() > until { return false }
+        usleep(20_000)
+    }
+    return true
 }

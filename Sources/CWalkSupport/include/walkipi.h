@@ -75,6 +75,12 @@ static inline int wb_ipi_is_acked(struct wb_cpu *target, uint64_t seq) {
 static inline uint64_t wb_ipi_handled(struct wb_cpu *c) { return __atomic_load_n(&c->handled, __ATOMIC_RELAXED); }
 static inline uint64_t wb_ipi_deferred(struct wb_cpu *c) { return __atomic_load_n(&c->deferred, __ATOMIC_RELAXED); }
 
+/// Forced schedules (validation), read from another thread: an IPI reached `c` while its interrupts
+/// were off and waits for its irq enable, which alone can ack it.
+static inline int wb_ipi_waits_for_enable(struct wb_cpu *c) {
+    return __atomic_load_n(&c->ipi_pending, __ATOMIC_RELAXED) && __atomic_load_n(&c->irq_masked, __ATOMIC_RELAXED);
+}
+
 /// membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED): 0 or -1 with errno.
 int wb_membarrier_register(void);
 /// membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED): every running thread of this process has passed a full

@@ -82,4 +82,11 @@ int wb_rwlock_init_writer_preferring(pthread_rwlock_t *lock);
 /// Returns 0 or -1 with errno set.
 int wb_rename_noreplace(const char *from, const char *to);
 
+/// SIGINT and SIGTERM stop a run between cells instead of killing it: the handler only records the
+/// signal, and the measuring loops ask `wb_stop_signal` between cells. A second signal kills at once.
+/// Returns 0 or an errno value.
+int wb_stop_signals_install(void);
+/// The signal that asked the run to stop, or 0.
+int wb_stop_signal(void);
+
 #endif

@@ -41,18 +41,22 @@ public struct Runner: Sendable {
         return .success(base..<(base + bytes))
     }
 
-    /// Runs every repetition of `scenario`; `progress` is called before each.
-    public func run(_ scenario: Scenario, progress: @escaping (Int) -> Void = { _ in }) throws -> [RepetitionResult] {
-        try scenario.withConcreteTypes(Repetitions(runner: self, progress: progress))
+    /// Runs every repetition of `scenario` (or only those in `repetitions`, on one address space, when
+    /// the caller interleaves repetitions of many scenarios); `progress` is called before each.
+    public func run(_ scenario: Scenario, repetitions: ClosedRange<Int>? = nil,
+                    progress: @escaping (Int) -> Void = { _ in }) throws -> [RepetitionResult] {
+        try scenario.withConcreteTypes(Repetitions(runner: self, numbers: repetitions ?? 1...scenario.timing.repetitions,
+                                                   progress: progress))
     }
 
     private struct Repetitions: ScenarioBody {
         let runner: Runner
+        let numbers: ClosedRange<Int>
         let progress: (Int) -> Void
         func run<P: WalkProtection, W: PageWalker, L: OracleLog>(
             _ scenario: Scenario, _: P.Type, _: W.Type, _: L.Type
         ) throws -> [RepetitionResult] {
-            try runner.runSpecialised(scenario, P.self, W.self, L.self, progress: progress)
+            try runner.runSpecialised(scenario, P.self, W.self, L.self, repetitions: numbers, progress: progress)
         }
     }
 
@@ -69,14 +73,15 @@ public struct Runner: Sendable {
     }
 
     func runSpecialised<P: WalkProtection, W: PageWalker, L: OracleLog>(
-        _ scenario: Scenario, _: P.Type, _: W.Type, _: L.Type, progress: (Int) -> Void
+        _ scenario: Scenario, _: P.Type, _: W.Type, _: L.Type, repetitions: ClosedRange<Int>,
+        progress: (Int) -> Void
     ) throws -> [RepetitionResult] {
         let mm = try Self.buildAddressSpace(scenario, clock: timeBase)
         // One CPU more than the threads: the controller's, for tear-down.
         let protection = try P(ProtectionContext(mm: mm, cpuCount: scenario.readers + scenario.writers + 1,
                                                  options: scenario.protectionOptions, timeBase: timeBase))
         var results: [RepetitionResult] = []
-        for repetition in 1...scenario.timing.repetitions {
+        for repetition in repetitions {
             progress(repetition)
             results.append(try repetitionRun(scenario, repetition: repetition, mm: mm, protection: protection,
                                              W.self, L.self))

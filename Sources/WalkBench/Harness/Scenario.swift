@@ -55,6 +55,7 @@ public struct Scenario: Sendable {
 
     /// True when the strategy sends TLB shootdowns, so the lazy-TLB option changes what it does.
     public var lazyTLBApplies: Bool { Strategies.all.first { $0.name == strategy }?.sendsTLBShootdowns ?? false }
+    public var batchFailRateApplies: Bool { Strategies.all.first { $0.name == strategy }?.batchesTables ?? false }
 }
 
 public struct Timing: Sendable, Hashable {

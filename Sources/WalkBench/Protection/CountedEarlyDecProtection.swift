@@ -55,4 +55,6 @@ public final class CountedEarlyDecProtection: WalkProtection {
     }
 
     public func drain() {}
+
+    public func freeHeldBack(walker: Int, writer: Int) -> String? { walkers.waitHeldBack(on: 0, what: "the walker count") }
 }

@@ -48,4 +48,8 @@ public final class CountedPerCPUProtection: WalkProtection {
     }
 
     public func drain() {}
+
+    public func freeHeldBack(walker: Int, writer: Int) -> String? {
+        walkers.waitHeldBack(on: walker, what: "CPU \(walker)'s walker count")
+    }
 }

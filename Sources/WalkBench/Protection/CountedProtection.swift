@@ -48,4 +48,6 @@ public final class CountedProtection: WalkProtection {
     }
 
     public func drain() {}
+
+    public func freeHeldBack(walker: Int, writer: Int) -> String? { walkers.waitHeldBack(on: 0, what: "the walker count") }
 }

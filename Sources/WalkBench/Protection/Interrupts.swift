@@ -73,6 +73,13 @@ public final class InterruptDomain: @unchecked Sendable {
         (wb_ipi_handled(cpu(i)), wb_ipi_deferred(cpu(i)))
     }
 
+    /// `sender` waits for an ack from `target`, whose interrupts are off with the IPI pending: only
+    /// `target`'s irq enable can end the wait.
+    public func ackHeldBack(target: Int, sender: Int) -> String? {
+        guard waitingFor[sender].load(ordering: .relaxed) == target, wb_ipi_waits_for_enable(cpu(target)) != 0 else { return nil }
+        return "CPU \(sender) waits for CPU \(target)'s IPI ack, pending until CPU \(target) enables interrupts"
+    }
+
     public func waitDescription(cpu i: Int) -> String? {
         let t = waitingFor[i].load(ordering: .relaxed)
         return t >= 0 ? "waiting for an IPI ack from CPU \(t)" : nil
@@ -91,6 +98,7 @@ extension InterruptDriven {
     public func updaterCounters() -> UpdaterCounters { UpdaterCounters(ipisSent: interrupts.ipisSent) }
     public func resetUpdaterCounters() { interrupts.resetCounters() }
     public func waitDescription(cpu: Int) -> String? { interrupts.waitDescription(cpu: cpu) }
+    public func freeHeldBack(walker: Int, writer: Int) -> String? { interrupts.ackHeldBack(target: walker, sender: writer) }
 }
 
 #if canImport(Glibc)

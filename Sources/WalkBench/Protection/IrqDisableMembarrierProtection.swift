@@ -64,4 +64,8 @@ public final class IrqDisableMembarrierProtection: WalkProtection {
         UpdaterCounters(ipisSent: barriers.load(ordering: .relaxed) &* UInt64(max(inWalk.count - 1, 0)))
     }
     public func resetUpdaterCounters() { barriers.store(0, ordering: .relaxed) }
+
+    public func freeHeldBack(walker: Int, writer: Int) -> String? {
+        inWalk.waitHeldBack(on: walker, what: "CPU \(walker)'s in-walk flag")
+    }
 }

@@ -29,4 +29,9 @@ public final class MmapLockProtection: WalkProtection {
     public func retire(_ table: TableIndex, cpu: Int) { pool.free(table) }
     public func flush(cpu: Int) {}
     public func drain() {}
+
+    /// The writer frees under the write lock, which it cannot take while the walker reads under the read lock.
+    public func freeHeldBack(walker: Int, writer: Int) -> String? {
+        lock.writersWaiting > 0 ? "the writer waits for the mmap_lock, which the walker holds for reading" : nil
+    }
 }

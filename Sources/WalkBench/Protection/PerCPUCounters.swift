@@ -7,6 +7,8 @@ public final class PerCPUCounters: @unchecked Sendable {
     static let stride = 128 / MemoryLayout<Atomic<Int>>.stride
     private let words: UnsafeMutablePointer<Atomic<Int>>
     public let count: Int
+    /// The word `waitForZero` is spinning on, or -1 (forced schedules read it).
+    private let waitingOn = Atomic<Int>(-1)
 
     public init(cpuCount: Int) {
         count = cpuCount
@@ -22,7 +24,9 @@ public final class PerCPUCounters: @unchecked Sendable {
 
     /// Spins until every CPU but `except` (-1: none) has been seen at zero once.
     public func waitForZero(except: Int) {
+        defer { waitingOn.store(-1, ordering: .relaxed) }
         for other in 0..<count where other != except {
+            waitingOn.store(other, ordering: .relaxed)
             var spins = 0
             while self[other].load(ordering: .relaxed) != 0 {
                 wb_cpu_relax()
@@ -30,6 +34,13 @@ public final class PerCPUCounters: @unchecked Sendable {
                 if spins & 1023 == 0 { sched_yield() }  // oversubscribed: the walker may need this core
             }
         }
+    }
+
+    /// A waiter is spinning on word `index` and it is not zero: whoever holds it must let go first.
+    public func waitHeldBack(on index: Int, what: String) -> String? {
+        guard waitingOn.load(ordering: .relaxed) == index else { return nil }
+        let v = self[index].load(ordering: .relaxed)
+        return v == 0 ? nil : "the freer waits for \(what) (\(v)) to read zero"
     }
 }
 

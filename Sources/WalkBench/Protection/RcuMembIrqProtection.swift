@@ -22,6 +22,7 @@ public final class RcuMembIrqProtection: WalkProtection {
     public static let revision = 1
     public static let summary = "walkers mask interrupts and rcu_read_lock (gup_fast's class); rcu-memb's freer; the sync-IPI fallback is safe for them"
     public static let guaranteesSafety = true
+    public static let batchesTables = true
 
     private let tables: RcuTableFree<RcuMemb>
     private let interrupts: InterruptDomain
@@ -34,9 +35,11 @@ public final class RcuMembIrqProtection: WalkProtection {
     public func cpuStarted(_ cpu: Int) {
         interrupts.bind(cpu)
         RcuMemb.registerThread()
+        tables.noteReader(cpu: cpu)
     }
 
     public func cpuStopping(_ cpu: Int) {
+        tables.forgetReader(cpu: cpu)
         RcuMemb.unregisterThread()
         interrupts.unbind(cpu)
     }
@@ -58,4 +61,5 @@ public final class RcuMembIrqProtection: WalkProtection {
     public func updaterCounters() -> UpdaterCounters { tables.counters }
     public func resetUpdaterCounters() { tables.resetCounters() }
     public func waitDescription(cpu: Int) -> String? { interrupts.waitDescription(cpu: cpu) }
+    public func freeHeldBack(walker: Int, writer: Int) -> String? { tables.freeHeldBack(walker: walker, writer: writer) }
 }

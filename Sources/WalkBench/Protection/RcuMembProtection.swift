@@ -25,6 +25,7 @@ public final class RcuMembProtection: WalkProtection {
     public static let revision = 1
     public static let summary = "walkers rcu_read_lock only (liburcu memb, inlined); the freer batches tables and frees them from call_rcu; sync IPI + free if a batch fails"
     public static let guaranteesSafety = true
+    public static let batchesTables = true
 
     private let tables: RcuTableFree<RcuMemb>
 
@@ -38,9 +39,11 @@ public final class RcuMembProtection: WalkProtection {
     public func cpuStarted(_ cpu: Int) {
         tables.interrupts.bind(cpu)
         RcuMemb.registerThread()
+        tables.noteReader(cpu: cpu)
     }
 
     public func cpuStopping(_ cpu: Int) {
+        tables.forgetReader(cpu: cpu)
         RcuMemb.unregisterThread()
         tables.interrupts.unbind(cpu)
     }
@@ -55,6 +58,7 @@ public final class RcuMembProtection: WalkProtection {
     public func updaterCounters() -> UpdaterCounters { tables.counters }
     public func resetUpdaterCounters() { tables.resetCounters() }
     public func waitDescription(cpu: Int) -> String? { tables.interrupts.waitDescription(cpu: cpu) }
+    public func freeHeldBack(walker: Int, writer: Int) -> String? { tables.freeHeldBack(walker: walker, writer: writer) }
 }
 
 /// liburcu's memb flavour: grace periods by membarrier(PRIVATE_EXPEDITED) plus a scan of the readers'
@@ -73,4 +77,10 @@ enum RcuMemb: RcuFlavour {
     }
 
     static func barrier() { wb_memb_barrier() }
+
+    static func readerCounter() -> UnsafeMutablePointer<UInt> { wb_memb_reader_counter() }
+    static func holdsGracePeriods(_ counter: UnsafeMutablePointer<UInt>) -> String? {
+        let nesting = wb_memb_reader_nesting(counter)
+        return nesting == 0 ? nil : "the reader is inside rcu_read_lock (nesting \(nesting)), so no grace period that began after its lock can end"
+    }
 }

@@ -27,6 +27,7 @@ public final class RcuQsbrProtection: WalkProtection {
     public static let revision = 1
     public static let summary = "walkers' read side is empty (liburcu QSBR), a quiescent state per batch of walks; the freer batches tables and frees them from call_rcu"
     public static let guaranteesSafety = true
+    public static let batchesTables = true
 
     private let tables: RcuTableFree<RcuQsbr>
 
@@ -41,9 +42,11 @@ public final class RcuQsbrProtection: WalkProtection {
     public func cpuStarted(_ cpu: Int) {
         tables.interrupts.bind(cpu)
         RcuQsbr.registerThread()
+        tables.noteReader(cpu: cpu)
     }
 
     public func cpuStopping(_ cpu: Int) {
+        tables.forgetReader(cpu: cpu)
         RcuQsbr.unregisterThread()
         tables.interrupts.unbind(cpu)
     }
@@ -73,6 +76,7 @@ public final class RcuQsbrProtection: WalkProtection {
     public func updaterCounters() -> UpdaterCounters { tables.counters }
     public func resetUpdaterCounters() { tables.resetCounters() }
     public func waitDescription(cpu: Int) -> String? { tables.interrupts.waitDescription(cpu: cpu) }
+    public func freeHeldBack(walker: Int, writer: Int) -> String? { tables.freeHeldBack(walker: walker, writer: writer) }
 }
 
 /// liburcu's QSBR flavour: grace periods wait for every online registered thread's next quiescent
@@ -101,4 +105,10 @@ enum RcuQsbr: RcuFlavour {
     }
 
     static func barrier() { wb_qsbr_barrier() }
+
+    static func readerCounter() -> UnsafeMutablePointer<UInt> { wb_qsbr_reader_counter() }
+    static func holdsGracePeriods(_ counter: UnsafeMutablePointer<UInt>) -> String? {
+        wb_qsbr_reader_holds_grace_period(counter) != 0
+            ? "a grace period that began after call_rcu waits for the reader's next quiescent state" : nil
+    }
 }

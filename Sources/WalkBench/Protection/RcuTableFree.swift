@@ -23,6 +23,11 @@ protocol RcuFlavour {
     static func callRcu(_ head: UnsafeMutablePointer<rcu_head>, _ callback: RcuCallback)
     /// rcu_barrier: returns when every callback queued before it has run.
     static func barrier()
+    /// The calling thread's reader state, for `holdsGracePeriods` on another thread.
+    static func readerCounter() -> UnsafeMutablePointer<UInt>
+    /// Forced schedules: why no grace period that began after a call_rcu made now can end while the
+    /// reader owning `counter` stays where it is, or nil.
+    static func holdsGracePeriods(_ counter: UnsafeMutablePointer<UInt>) -> String?
 }
 
 typealias RcuCallback = @convention(c) (UnsafeMutablePointer<rcu_head>?) -> Void
@@ -42,6 +47,8 @@ final class RcuReclaimer: Sendable {
     let timeBase: TimeBase
     /// call_rcu to callback, in TimeBase ticks, one value per batch.
     let gracePeriods = Mutex(Histogram<UInt64>(highestTrackableValue: 1 << 46, numberOfSignificantValueDigits: .three))
+    /// Batches handed to call_rcu whose callback has not run yet.
+    let batchesQueued = Atomic<Int>(0)
 
     init(pool: TablePool, timeBase: TimeBase) {
         self.pool = pool
@@ -64,6 +71,7 @@ final class RcuReclaimer: Sendable {
     /// Consumes the batch and its reference to `self`.
     func reclaim(_ b: UnsafeMutablePointer<wb_rcu_table_batch>, afterGracePeriod: Bool) {
         if afterGracePeriod {
+            batchesQueued.wrappingSubtract(1, ordering: .relaxed)
             let now = timeBase.now(), submitted = b.pointee.submitted
             let waited = now > submitted ? now - submitted : 0
             _ = gracePeriods.withLock { $0.record(waited) }
@@ -115,6 +123,8 @@ final class RcuTableFree<Flavour: RcuFlavour>: Sendable {
     private let failRate: Double
     /// Every CPU: smp_call_function's "all online CPUs but me" (offline ones are skipped on send).
     private let allCPUs: [Int]
+    /// Per CPU, the address of its thread's reader state (`Flavour.readerCounter`), or 0.
+    private let readers: PerCPUCounters
 
     init(_ context: ProtectionContext, seed: UInt64) throws {
         interrupts = try InterruptDomain(cpuCount: context.cpuCount)
@@ -122,6 +132,25 @@ final class RcuTableFree<Flavour: RcuFlavour>: Sendable {
         failRate = min(max(context.options.batchFailRate, 0), 1)
         gather = Mutex(Gather(batch: nil, rng: SplitMix64(seed: seed)))
         allCPUs = Array(0..<context.cpuCount)
+        readers = PerCPUCounters(cpuCount: context.cpuCount)
+    }
+
+    /// Called on CPU `cpu`'s thread once it is registered with the flavour.
+    func noteReader(cpu: Int) {
+        readers[cpu].store(Int(bitPattern: UInt(bitPattern: Flavour.readerCounter())), ordering: .relaxed)
+    }
+
+    func forgetReader(cpu: Int) { readers[cpu].store(0, ordering: .relaxed) }
+
+    /// Forced schedules: the sync-IPI fallback waiting on a walker with interrupts off, or a queued
+    /// batch whose grace period the walker holds up.
+    func freeHeldBack(walker: Int, writer: Int) -> String? {
+        if let ipi = interrupts.ackHeldBack(target: walker, sender: writer) { return ipi }
+        let queued = reclaimer.batchesQueued.load(ordering: .relaxed)
+        let address = UInt(bitPattern: readers[walker].load(ordering: .relaxed))
+        guard queued > 0, let counter = UnsafeMutablePointer<UInt>(bitPattern: address),
+              let why = Flavour.holdsGracePeriods(counter) else { return nil }
+        return "\(queued) call_rcu batch\(queued == 1 ? "" : "es") queued; \(why) (CPU \(walker))"
     }
 
     deinit {
@@ -181,6 +210,7 @@ final class RcuTableFree<Flavour: RcuFlavour>: Sendable {
     }
 
     private func submit(_ b: RcuBatchRef) {
+        reclaimer.batchesQueued.wrappingAdd(1, ordering: .relaxed)
         b.pointer.pointee.submitted = reclaimer.timeBase.now()
         Flavour.callRcu(wb_rcu_table_batch_head(b.pointer)!, rcuTableBatchCallback)
     }

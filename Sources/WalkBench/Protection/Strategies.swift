@@ -18,6 +18,7 @@ public enum Strategies {
         visitor.visit(RcuMembProtection.self)
         visitor.visit(RcuQsbrProtection.self)
         visitor.visit(RcuMembIrqProtection.self)
+        visitor.visit(RcuQsbrEarlyQSProtection.self)
     }
 
     public struct Info: Sendable, Hashable {
@@ -26,6 +27,7 @@ public enum Strategies {
         public let guaranteesSafety: Bool
         public let validationOnly: Bool
         public let sendsTLBShootdowns: Bool
+        public let batchesTables: Bool
         public let revision: Int
     }
 
@@ -34,7 +36,8 @@ public enum Strategies {
             var infos: [Info] = []
             mutating func visit<P: WalkProtection>(_ strategy: P.Type) {
                 infos.append(Info(name: P.name, summary: P.summary, guaranteesSafety: P.guaranteesSafety,
-                                  validationOnly: P.validationOnly, sendsTLBShootdowns: P.sendsTLBShootdowns, revision: P.revision))
+                                  validationOnly: P.validationOnly, sendsTLBShootdowns: P.sendsTLBShootdowns,
+                                  batchesTables: P.batchesTables, revision: P.revision))
             }
         }
         var c = Collect()

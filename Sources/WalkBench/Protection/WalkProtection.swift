@@ -28,6 +28,9 @@ public protocol WalkProtection: AnyObject, Sendable {
     /// True if the strategy's free is x86's TLB-shootdown IPI, so it also sends IPIs for flushes that
     /// free nothing, and the lazy-TLB option (`ProtectionOptions.lazyTLB`) changes what it does.
     static var sendsTLBShootdowns: Bool { get }
+    /// True if retired tables go through mmu_table_batch and call_rcu, so `ProtectionOptions.batchFailRate`
+    /// (the tlb_remove_table_one fallback) means something.
+    static var batchesTables: Bool { get }
 
     init(_ context: ProtectionContext) throws
 
@@ -55,11 +58,17 @@ public protocol WalkProtection: AnyObject, Sendable {
     func resetUpdaterCounters()
     /// What `cpu` is waiting for, if it is stuck in this strategy (for the watchdog's message).
     func waitDescription(cpu: Int) -> String?
+    /// Forced schedules (validation only; read from a third thread): why the free of the tables `writer`
+    /// has retired cannot complete while `walker` stays stopped inside its window. Only a state that
+    /// the walker alone can end counts: an IPI pending on its masked interrupts, a count it holds, a
+    /// grace period waiting for it. nil when nothing visibly holds the free back.
+    func freeHeldBack(walker: Int, writer: Int) -> String?
 }
 
 extension WalkProtection {
     public static var validationOnly: Bool { false }
     public static var sendsTLBShootdowns: Bool { false }
+    public static var batchesTables: Bool { false }
     public func flushTLBOnly(cpu: Int) {}
     public func cpuStarted(_ cpu: Int) {}
     public func cpuStopping(_ cpu: Int) {}
@@ -70,6 +79,7 @@ extension WalkProtection {
     public func updaterCounters() -> UpdaterCounters { UpdaterCounters() }
     public func resetUpdaterCounters() {}
     public func waitDescription(cpu: Int) -> String? { nil }
+    public func freeHeldBack(walker: Int, writer: Int) -> String? { nil }
 
     /// One walk inside the strategy's window. The closure is inlined: no closure call in the hot path.
     @inline(__always)

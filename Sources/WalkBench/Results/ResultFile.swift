@@ -19,6 +19,28 @@ public enum ResultFile {
         }
     }
 
+    /// Writes `text` to `path`, or, with `nextFreeName`, to the first of path, path-2, path-3, ... that
+    /// does not exist yet (two runs that picked the same default name both keep their rows). Returns
+    /// the path written.
+    @discardableResult
+    public static func write(_ text: String, to path: String, nextFreeName: Bool) throws -> String {
+        guard nextFreeName else {
+            try write(text, to: path, replace: false)
+            return path
+        }
+        let stem = (path as NSString).deletingPathExtension, ext = (path as NSString).pathExtension
+        for n in 1...1000 {
+            let candidate = n == 1 ? path : "\(stem)-\(n)" + (ext.isEmpty ? "" : ".\(ext)")
+            do {
+                try write(text, to: candidate, replace: false)
+                return candidate
+            } catch WriteError.exists {
+                continue
+            }
+        }
+        throw WriteError.exists(path)
+    }
+
     public static func write(_ text: String, to path: String, replace: Bool = false) throws {
         let dir = (path as NSString).deletingLastPathComponent
         let tmp = (dir.isEmpty ? "." : dir) + "/.tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))-" + (path as NSString).lastPathComponent
@@ -53,7 +75,10 @@ public enum ResultFile {
         ok = true
     }
 
-    /// Why `path` cannot be written as an output file, or nil if it can.
+    /// Why `path` cannot be written as an output file, or nil if it can. Checked before measuring, so
+    /// nothing is measured for a file that cannot be written: the directory must exist and take a new
+    /// file (probed by creating and removing one, which catches /proc, read-only mounts and the like
+    /// that access(2) lets through), and the path must not be a directory.
     public static func problem(writing path: String, replace: Bool) -> String? {
         let dir = (path as NSString).deletingLastPathComponent
         let d = dir.isEmpty ? "." : dir
@@ -61,8 +86,15 @@ public enum ResultFile {
         guard FileManager.default.fileExists(atPath: d, isDirectory: &isDir), isDir.boolValue else {
             return "output directory \(d) does not exist"
         }
-        guard access(d, W_OK) == 0 else { return "output directory \(d) is not writable" }
-        if FileManager.default.fileExists(atPath: path), !replace { return "output file \(path) exists; pass --force to replace it" }
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
+            if isDir.boolValue { return "output \(path) is a directory; name a file" }
+            if !replace { return "output file \(path) exists; pass --force to replace it" }
+        }
+        let probe = d + "/.probe-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return "cannot create files in output directory \(d): \(String(cString: strerror(errno)))" }
+        close(fd)
+        unlink(probe)
         return nil
     }
 }

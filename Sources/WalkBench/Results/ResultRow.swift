@@ -163,7 +163,7 @@ public struct ResultRow: Sendable {
         r["batch"] = String(scenario.timing.batch)
         r["seed"] = String(scenario.seed)
         r["window_delay_ns"] = String(scenario.windowDelayNanoseconds)
-        r["batch_fail_rate"] = number(scenario.protectionOptions.batchFailRate, digits: 4)
+        r["batch_fail_rate"] = scenario.batchFailRateApplies ? number(scenario.protectionOptions.batchFailRate, digits: 4) : "n/a"
         r["foreign_walkers"] = scenario.foreignWalkers ? "yes" : "no"
         r["pinning"] = m.pinning
         r["timer"] = tb.source.rawValue

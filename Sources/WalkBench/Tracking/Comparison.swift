@@ -53,6 +53,8 @@ public struct Comparison: Sendable {
         public var b: Side?
         /// (b - a) / a in percent; for ns_over_reference, relative to the reference strategy's cost.
         public var changePercent: Double?
+        /// What the change is relative to: A's median, or for ns_over_reference the reference's cost.
+        public var base: Double?
         /// The Hodges-Lehmann shift and its 95 % interval, in the metric's unit.
         public var shift: RankStatistics.Shift?
         public var p: Double?
@@ -132,18 +134,33 @@ public struct Comparison: Sendable {
             let adjusted = RankStatistics.holm(indices.map { entries[$0].p! })
             for (i, pa) in zip(indices, adjusted) {
                 entries[i].pAdjusted = pa
-                entries[i].verdict = decide(entries[i], options)
+                let (verdict, note) = decide(entries[i], options)
+                entries[i].verdict = verdict
+                if let note { entries[i].note = note }
             }
         }
     }
 
-    private func decide(_ e: Entry, _ options: Options) -> Verdict {
-        guard let metric = e.metric, let pa = e.pAdjusted, let change = e.changePercent, let shift = e.shift else { return .same }
+    /// A change is a verdict when it is significant, at least the threshold and above the floor.
+    /// Otherwise the cell is `same` when both sides' spreads are under the unstable threshold, or when
+    /// the shift's 95 % interval lies inside ±threshold (or ±floor): enough processes make even a noisy
+    /// cell's median precise. A noisy cell whose interval reaches past the threshold is `unstable`.
+    private func decide(_ e: Entry, _ options: Options) -> (Verdict, String?) {
+        guard let metric = e.metric, let pa = e.pAdjusted, let change = e.changePercent, let shift = e.shift else { return (.same, nil) }
         let floor = metric.nanosecondsPerUnit.map { options.floorNanoseconds / $0 } ?? 0
-        guard pa < options.alpha, abs(change) >= options.threshold, abs(shift.estimate) >= floor else { return .same }
-        let up = shift.estimate > 0
-        let worse = metric.polarity == .lowerIsBetter ? up : !up
-        return metric.kind == .timed ? (worse ? .slower : .faster) : (worse ? .worse : .better)
+        if pa < options.alpha, abs(change) >= options.threshold, abs(shift.estimate) >= floor {
+            let up = shift.estimate > 0
+            let worse = metric.polarity == .lowerIsBetter ? up : !up
+            return (metric.kind == .timed ? (worse ? .slower : .faster) : (worse ? .worse : .better), nil)
+        }
+        let noisy = [("A", e.a), ("B", e.b)].compactMap { name, side in
+            side?.spreadPercent.flatMap { $0 > options.unstableThreshold ? "\(name)'s spread \(ResultRow.number($0, digits: 1)!)%" : nil }
+        }
+        if noisy.isEmpty { return (.same, nil) }
+        let margin = max(options.threshold / 100 * abs(e.base ?? 0), floor)
+        if let lower = shift.lower, let upper = shift.upper, lower >= -margin, upper <= margin { return (.same, nil) }
+        let reach = [shift.lower.map { -$0 }, shift.upper].compactMap { $0 }.max().map { " and the change's 95 % interval reaches ±\(ResultRow.number($0 / abs(e.base ?? 1) * 100, digits: 1)!)%" } ?? ""
+        return (.unstable, noisy.joined(separator: ", ") + " > \(ResultRow.number(options.unstableThreshold, digits: 1)!)%" + reach)
     }
 
     private func compare(_ metric: Metric, _ ca: CellSamples, _ cb: CellSamples,
@@ -193,7 +210,7 @@ public struct Comparison: Sendable {
         var e = Entry(cell: ca.key, metric: metric,
                       a: Side(median: ma, spreadPercent: spread(sa, ma), samples: sa.count),
                       b: Side(median: mb, spreadPercent: spread(sb, mb), samples: sb.count),
-                      changePercent: base == 0 ? nil : (mb - ma) / abs(base) * 100, verdict: .same, gated: false)
+                      changePercent: base == 0 ? nil : (mb - ma) / abs(base) * 100, base: base, verdict: .same, gated: false)
         if sa.count < options.minimumSamples || sb.count < options.minimumSamples {
             e.verdict = .tooFewSamples
             e.note = "\(sa.count) vs \(sb.count) processes; at least \(options.minimumSamples) a side"
@@ -208,16 +225,6 @@ public struct Comparison: Sendable {
         if disturbedA > 0.5 || disturbedB > 0.5 {
             e.verdict = .unstable
             e.note = "most repetitions ran beside other busy processes"
-            return e
-        }
-        if let x = e.a?.spreadPercent, x > options.unstableThreshold {
-            e.verdict = .unstable
-            e.note = "A's spread \(ResultRow.number(x, digits: 1)!)% > \(ResultRow.number(options.unstableThreshold, digits: 1)!)%"
-            return e
-        }
-        if let y = e.b?.spreadPercent, y > options.unstableThreshold {
-            e.verdict = .unstable
-            e.note = "B's spread \(ResultRow.number(y, digits: 1)!)% > \(ResultRow.number(options.unstableThreshold, digits: 1)!)%"
             return e
         }
         e.p = RankStatistics.mannWhitney(sa, sb)?.p

@@ -52,6 +52,11 @@ public struct CallbackWalker<Hooks: WalkHooks>: PageWalker {
             var e = memory.load(t, slot)
             var again = 0
             while true {
+                if kind == .pte && e.isTable {
+                    // A table entry where only ptes can be: the table was freed and reused higher up.
+                    if Win.oracleEnabled { window.sawPoison() }
+                    break
+                }
                 if !e.isPresent {
                     if Win.oracleEnabled && e.isPoison { window.sawPoison() }
                     // walk_pte_range calls pte_entry for every pte; above, a hole goes to pte_hole.

@@ -71,6 +71,11 @@ public struct PageCursor {
                 let e = layout.memory.load(pte, math.index(address, level: last))
                 let a = address
                 address &+= page
+                // A table entry where only ptes can be: the table was freed and reused higher up.
+                if e.isTable {
+                    if Win.oracleEnabled { window.sawPoison() }
+                    continue
+                }
                 if e.isPresent { return Leaf(entry: e, entryStart: a, from: a, to: a &+ page) }
                 if Win.oracleEnabled && e.isPoison { window.sawPoison() }
                 continue

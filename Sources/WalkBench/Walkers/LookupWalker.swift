@@ -54,6 +54,12 @@ public struct LookupWalker: PageWalker {
                 refs.put(frame)
                 return stillSame ? WalkResult(leaves: 1, frameSum: frame) : WalkResult(retries: 1)
             }
+            // A table entry where only leaves can be: this table was freed and reused at another level.
+            // Following it would walk past the last level; it is a use-after-free, so say so and stop.
+            if level &+ 1 == math.count {
+                if Win.oracleEnabled { window.sawPoison() }
+                return .absent
+            }
             let child = e.tableIndex
             if Win.oracleEnabled { window.followed(child, linkedAt: e.generation) }
             if level &+ 2 == math.count { window.beforeLeafTable() }

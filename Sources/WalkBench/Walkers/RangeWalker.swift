@@ -39,7 +39,10 @@ public struct RangeWalker: PageWalker {
             let entryStart = addr & ~(coverage &- 1)
             let next = min(entryStart &+ coverage, end)  // pXd_addr_end
             let e = memory.load(t, slot)
-            if e.isTable {
+            if e.isTable && level &+ 1 == math.count {
+                // A table entry at the last level: the table was freed and reused higher up. Taint, skip.
+                if Win.oracleEnabled { window.sawPoison() }
+            } else if e.isTable {
                 let child = e.tableIndex
                 if Win.oracleEnabled { window.followed(child, linkedAt: e.generation) }
                 if level &+ 2 == math.count { window.beforeLeafTable() }

@@ -41,8 +41,9 @@ import Testing
         let (m, plan) = try run(NoProtection.name, ["perf::task-clock", "perf::context-switches"])
         if plan.notes.isEmpty {
             let clock = try #require(m.readerCounters.value("perf::task-clock"))
-            // A walker spins for the whole 0.3 s phase: most of it on the CPU.
-            #expect(clock > 0.1e9 && clock < 0.5e9)
+            // A walker spins for the whole phase, but on a busy machine it may get little of it: the count
+            // is plausible if it is positive and no more than the phase it was read around.
+            #expect(clock > 0 && clock <= m.measuredSeconds * 1e9 * 1.1 + 0.05e9, "task-clock \(clock) ns in a \(m.measuredSeconds) s phase")
             #expect(m.writerCounters.value("perf::task-clock") ?? 0 > 0)
         } else {
             #expect(plan.notes[0].contains("perf_event_open"))

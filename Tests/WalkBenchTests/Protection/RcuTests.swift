@@ -25,47 +25,40 @@ import Testing
 
     @Test(arguments: strategies, [UnmapStorm.preset, ThpChurn.preset])
     func safeUnderWritersWithGracePeriods(_ strategy: String, _ workload: Workload) throws {
-        let m = try Self.run(strategy, workload: workload)
-        #expect(m.walks > 0)
-        #expect(m.writerOps > 0)
-        #expect(m.tablesFreed > 0, "the workload must free tables for the check to mean anything")
-        #expect(m.uafDetected == 0)
-        #expect((m.gracePeriods?.totalCount ?? 0) > 0, "call_rcu callbacks must have run and been timed")
-        #expect(m.ipisSent == 0, "no batch failed, so no sync IPI")
+        let enough: ([RepetitionResult]) -> Bool = { all in
+            StrategyTests.pressured(all) && all.contains { ($0.gracePeriods?.totalCount ?? 0) > 0 }
+        }
+        let all = try StrategyTests.untilPressure(enough: enough) { try Self.run(strategy, workload: workload) }
+        #expect(enough(all), "the workload must walk, free tables and run call_rcu callbacks for the check to mean anything")
+        #expect(all.reduce(0) { $0 + $1.uafDetected } == 0)
+        #expect(all.allSatisfy { $0.ipisSent == 0 }, "no batch failed, so no sync IPI")
     }
-
-    /// The spin inside each walk for the fallback tests. The race needs a walker that loaded the pmd
-    /// before the unlink and is still inside its window when the sync IPI's signal lands, several µs
-    /// later on a KVM guest (pthread_kill, then a virtual IPI to the walker's CPU): at 2 µs the oracle
-    /// saw 0–3 use-after-frees per 0.3 s in a release build, and once none in ten rounds of a debug
-    /// build on a loaded machine; at 5 µs it sees dozens per round.
-    static let fallbackWindowNanoseconds: UInt64 = 5000
 
     /// Every batch fails to allocate: each table is freed right after a sync IPI, which an
-    /// rcu_read_lock-only walker acks from its handler mid-walk. Bounded: up to ten 0.3 s rounds.
+    /// rcu_read_lock-only walker acks from its handler mid-walk. Forced, so it is caught every time.
     @Test func fallbackIsUnsafeForRcuReadLockOnlyWalkers() throws {
-        var fast = UnmapStorm.preset
-        fast.writerDelayNanoseconds = 0
-        var seen: UInt64 = 0
-        var ipis: UInt64 = 0
-        for _ in 0..<10 where seen == 0 {
-            let m = try Self.run(RcuMembProtection.name, workload: fast, readers: 1, batchFailRate: 1, windowDelayNanoseconds: Self.fallbackWindowNanoseconds)
-            seen += m.uafDetected
-            ipis += m.ipisSent ?? 0
+        for name in ["rcu-memb fallback", "rcu-qsbr fallback"] {
+            let o = try ForcedSchedule.run(try #require(ForcedSchedule.cases.first { $0.name == name }))
+            #expect(o.freedAt == .leafPointerLoaded, "\(name): \(o.verdict)")
+            #expect(o.useAfterFree, "\(name): the oracle must catch the immediate free after the sync IPI")
         }
-        #expect(seen > 0, "the oracle must catch the immediate free after the sync IPI")
-        #expect(ipis > 0)
     }
 
-    /// The same fallback with IRQ-off walkers: the IPI's ack waits for the walk, so the free is safe.
+    /// The same fallback with IRQ-off walkers: the IPI's ack waits for the walk, so the free is safe,
+    /// forced (the walker stopped inside its window) and under real threads until tables were freed.
     @Test func fallbackIsSafeForIrqOffWalkers() throws {
+        let o = try ForcedSchedule.run(try #require(ForcedSchedule.cases.first { $0.name == "rcu-memb-irq fallback" }))
+        #expect(o.matches, "\(o.verdict)")
+        #expect(o.heldBack.allSatisfy { $0.witness.contains("IPI") }, "the sync IPI, not a grace period, must hold the free")
         var fast = UnmapStorm.preset
         fast.writerDelayNanoseconds = 0
-        let m = try Self.run(RcuMembIrqProtection.name, workload: fast, readers: 1, batchFailRate: 1, windowDelayNanoseconds: Self.fallbackWindowNanoseconds)
-        #expect(m.tablesFreed > 0)
-        #expect(m.uafDetected == 0)
-        #expect((m.ipisSent ?? 0) > 0, "every free must have gone through the sync IPI")
-        #expect(m.gracePeriods?.totalCount == 0, "no batch was ever allocated, so nothing went through call_rcu")
+        let all = try StrategyTests.untilPressure(enough: StrategyTests.pressured) {
+            try Self.run(RcuMembIrqProtection.name, workload: fast, readers: 1, batchFailRate: 1)
+        }
+        #expect(StrategyTests.pressured(all))
+        #expect(all.reduce(0) { $0 + $1.uafDetected } == 0)
+        #expect(all.reduce(0) { $0 + ($1.ipisSent ?? 0) } > 0, "every free must have gone through the sync IPI")
+        #expect(all.allSatisfy { $0.gracePeriods?.totalCount == 0 }, "no batch was ever allocated, so nothing went through call_rcu")
     }
 
     /// tlb_remove_table's batching, driven directly: 1000 tables are one full batch of 509 (submitted

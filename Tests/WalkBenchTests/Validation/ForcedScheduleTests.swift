@@ -1,0 +1,31 @@
+import Testing
+@testable import WalkBench
+
+/// The forced schedules: each case reaches its expected verdict every time, by construction rather
+/// than by luck, and says why.
+@Suite(.serialized) struct ForcedScheduleTests {
+    @Test(arguments: ForcedSchedule.cases.map(\.name))
+    func caseReachesItsVerdict(_ name: String) throws {
+        let c = try #require(ForcedSchedule.cases.first { $0.name == name })
+        let o = try ForcedSchedule.run(c)
+        #expect(o.failure == nil, "\(o.failure ?? "")")
+        #expect(o.matches, "\(name): \(o.verdict); schedule: \(o.schedule.joined(separator: "; "))")
+        switch c.expected {
+        case .safe:
+            // The witness, not the absence of a free, is what makes the verdict: one per stop.
+            #expect(o.heldBack.map(\.point) == ProtocolPoint.walkerStops)
+            #expect(o.freedInTheEnd, "the free must complete once the walker is done")
+        case .unsafe:
+            #expect(o.useAfterFree, "the oracle must report the walk that read the freed table")
+            #expect(o.reproducer.contains("--case '\(name)'"))
+        }
+    }
+
+    @Test func everySafeStrategyHasACase() {
+        let covered = Set(ForcedSchedule.cases.filter { $0.expected == .safe }.map(\.strategy))
+        for s in Strategies.all where s.guaranteesSafety && !s.validationOnly { #expect(covered.contains(s.name), "\(s.name)") }
+        for s in Strategies.all where s.validationOnly {
+            #expect(ForcedSchedule.cases.contains { $0.strategy == s.name && $0.expected == .unsafe }, "\(s.name)")
+        }
+    }
+}
