@@ -1,8 +1,9 @@
 # The two commands (see README.md):
 #   make bench   runs the default suite (release build) and writes results/runs/<UTC>-<host>.csv
-#   make test    runs the tests
+#   make test    runs the tests, then runs them again with every CPU kept busy (they must not depend
+#                on how much CPU they get)
 # Both install missing Debian packages first (scripts/install-deps). Extra bench arguments: make bench ARGS="--duration 1".
-.PHONY: bench test deps
+.PHONY: bench test test-under-load deps
 
 deps:
 	@scripts/install-deps
@@ -12,4 +13,11 @@ bench: deps
 
 test: deps
 	swift build --product bench
-	swift test
+	swift build --build-tests
+	swift test --skip-build
+	scripts/with-load swift test --skip-build
+
+test-under-load: deps
+	swift build --product bench
+	swift build --build-tests
+	scripts/with-load swift test --skip-build

@@ -55,7 +55,7 @@ enum ExitStatus {
     static let failed: Int32 = 1
     /// Bad input: one line on stderr, nothing measured, nothing written.
     static let badInput: Int32 = 2
-    /// check/ab: nothing comparable.
+    /// check/ab: nothing comparable; validate: a cell got no pressure (no table freed) within its bound.
     static let nothingComparable: Int32 = 3
     /// The results file could not be written at the end; the CSV went to stdout instead.
     static let resultsNotWritten: Int32 = 4

@@ -281,6 +281,6 @@ public enum HighPTEKmap {
         }
         let cost = try mapUnmapCostNanoseconds(timeBase: timeBase)
         let unit = "walks, \(stack.errors.total) kmap-stack errors; map+unmap \((cost * 10).rounded() / 10) ns/pair"
-        return Validation.Observation(useAfterFree: UInt64(broken), trials: UInt64(model.sweep.count), unit: unit, tablesFreed: nil)
+        return Validation.Observation(useAfterFree: UInt64(broken), trials: UInt64(model.sweep.count), unit: unit, tablesFreed: nil, exhaustive: true)
     }
 }

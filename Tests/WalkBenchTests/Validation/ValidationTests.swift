@@ -3,25 +3,20 @@ import Testing
 
 /// The expected-UNSAFE scenarios must be caught, with the window delay making the race land every time.
 @Suite(.serialized) struct ValidationTests {
-    static let settings = Validation.Settings(duration: 0.3, windowDelayNanoseconds: 2000, litmusRounds: 5_000_000, litmusSeconds: 30)
+    /// Each harness cell runs until it has the pressure its verdict needs (a detection, for a cell
+    /// expected UNSAFE), within `pressureSeconds`: other suites share the two CPUs, and a busy machine
+    /// makes this slower, not wrong. The forced schedules reach these verdicts without threads racing
+    /// at all (ForcedScheduleTests); these check the randomized matrix.
+    static let settings = Validation.Settings(duration: 0.3, windowDelayNanoseconds: 2000, litmusRounds: 5_000_000, litmusSeconds: 30,
+                                              pressureSeconds: 120)
 
-    /// Runs the cell; a cell expected UNSAFE runs again until it has seen a detection, and a cell
-    /// expected SAFE until tables were freed, within a deadline (other suites share the two CPUs): a
-    /// busy machine makes this slower, not wrong. The forced schedules reach these verdicts without
-    /// threads racing at all (ForcedScheduleTests); these check the randomized matrix.
     func outcome(_ scenario: String, _ strategy: String) throws -> Validation.Outcome {
         let cells = Validation.cells(scenarios: [scenario], strategies: [strategy])
         return try Self.run(try #require(cells.first))
     }
 
     static func run(_ cell: Validation.Cell) throws -> Validation.Outcome {
-        var o = try Validation.run(cell, runner: StrategyTests.runner, settings: Self.settings)
-        let until = TimeBase.monotonicNanoseconds() &+ 120_000_000_000
-        while TimeBase.monotonicNanoseconds() < until,
-              cell.expected == .unsafe ? o.observation.useAfterFree == 0 : o.observation.tablesFreed == 0 {
-            o = try Validation.run(cell, runner: StrategyTests.runner, settings: Self.settings)
-        }
-        return o
+        try Validation.run(cell, runner: StrategyTests.runner, settings: Self.settings)
     }
 
     @Test func earlyDecrementIsCaught() throws {
@@ -53,7 +48,9 @@ import Testing
     @Test func safeCellsReportSafeOnlyUnderPressure() throws {
         let o = try outcome("unmap-storm", IrqDisableProtection.name)
         #expect(o.observation.tablesFreed ?? 0 > 0)
-        #expect(o.verdict == "SAFE")
+        // Random threads never prove safety: the verdict says what was seen, under pressure.
+        #expect(o.verdict.hasPrefix("not observed in "), "\(o.verdict)")
+        #expect(o.matches)
     }
 
     @Test func anUnsafeExpectationThatSeesNothingIsNotCalledSafe() {
@@ -63,6 +60,7 @@ import Testing
         #expect(quiet.verdict == "not observed in 10 walks")
         let idle = Validation.Outcome(cell: cell, observation: .init(useAfterFree: 0, trials: 10, unit: "walks", tablesFreed: 0))
         #expect(!idle.matches && idle.verdict.hasPrefix("NO PRESSURE"))
+        #expect(!idle.contradicts, "a cell without pressure is undecided, not a mismatch")
     }
 
     @Test func everyStrategyAndScenarioIsCovered() {
