@@ -27,9 +27,15 @@ struct ValidateCommand: ParsableCommand {
     var geometry: String?
     @Flag(help: "With --forced: list the cases and exit.")
     var list = false
+    @Flag(help: "Stress: every safe strategy walks --walks times under the most writer pressure, on every geometry, walkers taken in turn, alternate cells oversubscribed; reports frees made while walks were open and detections (must be 0). Minutes; not for CI.")
+    var stress = false
+    @Option(parsing: .unconditional, help: "With --stress: walks per strategy (default 100000000).")
+    var walks: String?
 
     func validate() throws {
-        if forced { _ = try forcedPlan() } else {
+        if forced && stress { throw ValidationError("--forced and --stress are two different runs; pick one") }
+        if stress { _ = try stressPlan() } else if forced { _ = try forcedPlan() } else {
+            if walks != nil { throw ValidationError("--walks applies only with --stress") }
             for (set, option) in [(cases != nil, "--case"), (runs != nil, "--runs"), (seed != nil, "--seed"), (geometry != nil, "--geometry"), (list, "--list")] where set {
                 throw ValidationError("\(option) applies only with --forced")
             }
@@ -68,6 +74,52 @@ struct ValidateCommand: ParsableCommand {
             settings.geometry = g
         }
         return (chosen, n, settings)
+    }
+
+    func stressPlan() throws -> (cells: [Stress.Cell], walks: UInt64) {
+        for (set, option) in [(scenarios != nil, "--scenarios"), (duration != nil, "--duration"), (windowDelay != nil, "--window-delay-ns"),
+                              (cases != nil, "--case"), (runs != nil, "--runs"), (seed != nil, "--seed"), (geometry != nil, "--geometry"), (list, "--list")] where set {
+            throw ValidationError("\(option) does not apply with --stress")
+        }
+        let safe = Strategies.all.filter { $0.guaranteesSafety && !$0.validationOnly }.map(\.name)
+        var chosen = safe
+        if let strategies {
+            chosen = try strategies.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }.map {
+                guard safe.contains($0) else { throw ValidationError("--strategies: \"\($0)\" is not allowed with --stress; allowed (the strategies that promise safety): \(safe.joined(separator: ", "))") }
+                return $0
+            }
+        }
+        var n: UInt64 = 100_000_000
+        if let walks {
+            guard let v = UInt64(walks), v >= 1, v <= 1_000_000_000_000 else {
+                throw ValidationError("--walks: \"\(walks)\" is not allowed; use a whole number from 1 to 1000000000000")
+            }
+            n = v
+        }
+        return (Stress.plan(strategies: chosen, cpus: CPUThread.allowedCPUs.count), n)
+    }
+
+    func runStress() throws {
+        let (cells, walks) = try stressPlan()
+        let environment = RunEnvironment.capture()
+        if environment.build == "debug" { warn("bench: this is a debug build; --stress wants a release build (swift run -c release bench ...) to reach its walks in minutes") }
+        let runner = Runner(timeBase: TimeBase.calibrate(invariantTSC: environment.invariantTSC))
+        warn("bench: --stress: \(cells.count) cells, \(walks) walks per strategy; watchdog on")
+        let totals = try Stress.run(cells, walks: walks, runner: runner) { warn("bench: \($0)") }
+        let header = ["strategy", "walks", "tables freed", "freed during open walks", "detections", "seconds", "cells"]
+        var table = [header]
+        for t in totals {
+            table.append([t.strategy, "\(t.walks)", "\(t.tablesFreed)", "\(t.freedDuringWalks)", "\(t.detections)",
+                          String(format: "%.0f", t.seconds), t.cells.joined(separator: "; ")])
+        }
+        let widths = (0..<header.count).map { c in table.map { $0[c].count }.max()! }
+        for row in table {
+            print(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                    .trimmingCharacters(in: .whitespaces))
+        }
+        let bad = totals.filter { $0.detections > 0 }
+        print("freed during open walks: frees made while a walk window was open on some walker CPU, the moments a broken strategy would fail")
+        if !bad.isEmpty { throw RunFailure(message: "validate --stress: use-after-free in \(bad.map(\.strategy).joined(separator: ", "))") }
     }
 
     func runForced() throws {
@@ -150,6 +202,7 @@ struct ValidateCommand: ParsableCommand {
     }
 
     func run() throws {
+        if stress { return try runStress() }
         if forced { return try runForced() }
         let (cells, settings) = try plan()
         let environment = RunEnvironment.capture()

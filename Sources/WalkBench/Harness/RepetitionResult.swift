@@ -18,6 +18,9 @@ public struct RepetitionResult: Sendable {
     /// Writer operation latency (ticks), lock acquisition included.
     public var writerLatency = Histogram<UInt64>(highestTrackableValue: 1 << 44, numberOfSignificantValueDigits: .three)
     public var tablesFreed: Int = 0
+    /// Tables freed while a walk window was open on some walker CPU (oracle on only; nil otherwise):
+    /// the frees that could have gone wrong.
+    public var tablesFreedDuringWalks: Int?
     public var tablesPendingPeak: Int = 0
     public var bytesPendingPeak: Int = 0
     /// Retire-to-free wait of every table freed in the measured phase (ticks).

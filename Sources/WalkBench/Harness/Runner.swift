@@ -77,6 +77,8 @@ public struct Runner: Sendable {
         progress: (Int) -> Void
     ) throws -> [RepetitionResult] {
         let mm = try Self.buildAddressSpace(scenario, clock: timeBase)
+        // Walkers are CPUs 0..<readers; with the oracle on each raises its flag while a walk is open.
+        if scenario.oracle { mm.pool.watchedCPUs.store(scenario.readers, ordering: .relaxed) }
         // One CPU more than the threads: the controller's, for tear-down.
         let protection = try P(ProtectionContext(mm: mm, cpuCount: scenario.readers + scenario.writers + 1,
                                                  options: scenario.protectionOptions, timeBase: timeBase))
@@ -153,6 +155,7 @@ public struct Runner: Sendable {
         defer { for s in processSessions { s.close() } }
         for i in processSessions.indices { processSessions[i].start() }
         let freedBefore = mm.pool.tablesFreed
+        let freedDuringWalksBefore = mm.pool.tablesFreedDuringWalks
         let loadBefore = HostLoad.now()
         let start = TimeBase.monotonicNanoseconds()
         control.set(.measure)
@@ -161,6 +164,7 @@ public struct Runner: Sendable {
         let end = TimeBase.monotonicNanoseconds()
         let disturbance = loadBefore.flatMap { b in HostLoad.now()?.since(b) }
         let freedInPhase = mm.pool.tablesFreed - freedBefore
+        let freedDuringWalks = mm.pool.tablesFreedDuringWalks - freedDuringWalksBefore
         let pendingPeak = mm.pool.tablesPendingPeak
         for i in processSessions.indices { processSessions[i].stop() }
         let updater = protection.updaterCounters()
@@ -178,6 +182,7 @@ public struct Runner: Sendable {
         m.measuredSeconds = Double(end - start) / 1e9
         m.disturbance = disturbance
         m.tablesFreed = freedInPhase
+        m.tablesFreedDuringWalks = scenario.oracle ? freedDuringWalks : nil
         m.tablesPendingPeak = pendingPeak
         m.bytesPendingPeak = bytesPendingPeak
         m.writerWait = writerWaits
@@ -212,6 +217,7 @@ public struct Runner: Sendable {
         defer { for s in sessions { s.close() } }
         var loop = WalkLoop<P, W, L>(protection: protection, cpu: cpu, mm: mm, options: options,
                                      delayTicks: delayTicks, timeBase: timeBase, seed: seed)
+        loop.window.log.watch(cpu: cpu)
         defer { loop.window.log.release() }
         let overhead = timeBase.overheadTicks
         var tally = ReaderTally()

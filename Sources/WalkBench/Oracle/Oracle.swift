@@ -23,6 +23,12 @@ public protocol OracleLog: SendableMetatype {
     mutating func readFreedTable() -> Bool
     /// Frees the log's storage.
     func release()
+    /// Raise `cpu`'s open-window flag in the pool while a walk is open (stress statistics).
+    mutating func watch(cpu: Int)
+}
+
+extension OracleLog {
+    public mutating func watch(cpu: Int) {}
 }
 
 public struct OracleOn: OracleLog {
@@ -32,8 +38,13 @@ public struct OracleOn: OracleLog {
     @usableFromInline let capacity: Int
     @usableFromInline var count = 0
     @usableFromInline var tainted = false
+    /// This CPU's open-window flag in the pool, when watched.
+    @usableFromInline var openWindow: UnsafeMutablePointer<Atomic<UInt32>>?
+    /// CPU 0's flag; no reference to the pool is kept (no ARC in the walk loop).
+    @usableFromInline let firstWindowFlag: UnsafeMutablePointer<Atomic<UInt32>>
 
     public init(pool: TablePool, capacity: Int) {
+        firstWindowFlag = pool.openWindowFlag(cpu: 0)
         generations = pool.generations
         self.capacity = max(capacity, 1)
         records = .allocate(capacity: self.capacity)
@@ -41,9 +52,15 @@ public struct OracleOn: OracleLog {
 
     public func release() { records.deallocate() }
 
+    public mutating func watch(cpu: Int) {
+        precondition(cpu >= 0 && cpu < CPUMask.maxCPUs)
+        openWindow = firstWindowFlag + cpu &* TablePool.windowStride
+    }
+
     @inline(__always) public mutating func begin() {
         count = 0
         tainted = false
+        openWindow?.pointee.store(1, ordering: .relaxed)
     }
 
     @inline(__always) public mutating func followed(_ table: TableIndex, linkedAt generation: UInt32) {
@@ -56,6 +73,7 @@ public struct OracleOn: OracleLog {
 
     @inline(__always) public mutating func readFreedTable() -> Bool {
         flush()
+        openWindow?.pointee.store(0, ordering: .relaxed)
         return tainted
     }
 

@@ -43,6 +43,16 @@ public final class TablePool: @unchecked Sendable {
     private let pendingBytes = Atomic<Int>(0)
     private let pendingBytesPeak = Atomic<Int>(0)
 
+    /// Per simulated CPU, 1 while its walker is inside a window with the oracle on (the oracle sets and
+    /// clears it), so each free can tell whether a walk was open on another CPU at that moment: the
+    /// frees that could have gone wrong, which stress runs report. A statistic (relaxed loads), not a check.
+    private let openWindows: UnsafeMutablePointer<Atomic<UInt32>>
+    static let windowStride = 128 / MemoryLayout<Atomic<UInt32>>.stride
+    private let openWindowBytes = CPUMask.maxCPUs * 128
+    /// How many CPUs' flags a free looks at (the runner sets it; 0 looks at none).
+    public let watchedCPUs = Atomic<Int>(0)
+    private let freedDuringWalksCount = Atomic<Int>(0)
+
     private let allocatedCount = Atomic<Int>(0)
     private let freedCount = Atomic<Int>(0)
     private let pendingCount = Atomic<Int>(0)
@@ -64,6 +74,7 @@ public final class TablePool: @unchecked Sendable {
         liveCounts = try Self.reserve(liveBytes).bindMemory(to: UInt32.self, capacity: capacity)
         retiredBytes = MemoryLayout<RetireRecord>.stride * capacity
         retired = try Self.reserve(retiredBytes).bindMemory(to: RetireRecord.self, capacity: capacity)
+        openWindows = try Self.reserve(openWindowBytes).bindMemory(to: Atomic<UInt32>.self, capacity: CPUMask.maxCPUs * Self.windowStride)
         self.clock = clock
         if Self.hugePages.load(ordering: .relaxed) {
             // The kernel reads page tables through its huge-page direct map; asking for THP here gives the
@@ -76,6 +87,7 @@ public final class TablePool: @unchecked Sendable {
     }
 
     deinit {
+        munmap(openWindows, openWindowBytes)
         munmap(entries, arenaBytes)
         munmap(generations, generationBytes)
         munmap(liveCounts, liveBytes)
@@ -169,6 +181,11 @@ public final class TablePool: @unchecked Sendable {
         let base = table(index)
         for i in 0..<slotEntries { base[i].store(Entry.poison.raw, ordering: .relaxed) }
         freedCount.wrappingAdd(1, ordering: .relaxed)
+        let watched = watchedCPUs.load(ordering: .relaxed)
+        for cpu in 0..<watched where openWindows[cpu &* Self.windowStride].load(ordering: .relaxed) != 0 {
+            freedDuringWalksCount.wrappingAdd(1, ordering: .relaxed)
+            break
+        }
         pendingCount.wrappingSubtract(1, ordering: .relaxed)
         wb_event_add(WB_EVENT_TABLES_FREED, 1)
         wb_event_add(WB_EVENT_TABLES_PENDING, -1)
@@ -186,6 +203,13 @@ public final class TablePool: @unchecked Sendable {
     /// Tables allocated and not yet freed (linked, or retired and pending).
     public var liveTables: Int { allocatedCount.load(ordering: .relaxed) - freedCount.load(ordering: .relaxed) }
     public var tablesFreed: Int { freedCount.load(ordering: .relaxed) }
+    /// Frees during which some watched CPU had a walk window open.
+    public var tablesFreedDuringWalks: Int { freedDuringWalksCount.load(ordering: .relaxed) }
+    /// The flag the oracle of CPU `cpu` raises while its walk window is open.
+    public func openWindowFlag(cpu: Int) -> UnsafeMutablePointer<Atomic<UInt32>> {
+        precondition(cpu >= 0 && cpu < CPUMask.maxCPUs)
+        return openWindows + cpu &* Self.windowStride
+    }
     public var tablesPending: Int { pendingCount.load(ordering: .relaxed) }
     public var tablesPendingPeak: Int { pendingPeak.load(ordering: .relaxed) }
 

@@ -48,10 +48,9 @@ public final class InterruptDomain: @unchecked Sendable {
             let seq = wb_ipi_send(cpu(t))
             if seq != 0 { pending.append((t, seq)) }  // 0: the CPU is offline and runs nothing
         }
-        sent.wrappingAdd(UInt64(pending.count), ordering: .relaxed)
-        wb_event_add(WB_EVENT_IPIS_SENT, Int64(pending.count))
         let waitStart = TimeBase.monotonicNanoseconds()
         defer { wb_event_add(WB_EVENT_IPI_WAIT_NS, Int64(TimeBase.monotonicNanoseconds() &- waitStart)) }
+        var acked = 0
         for (t, seq) in pending {
             waitingFor[sender].store(t, ordering: .relaxed)
             var spins = 0
@@ -61,10 +60,15 @@ public final class InterruptDomain: @unchecked Sendable {
                 // Oversubscribed: the target may be waiting for this core.
                 if spins & 1023 == 0 { sched_yield() }
             }
+            acked += 1
         }
         waitingFor[sender].store(-1, ordering: .relaxed)
+        // What happened, not what was meant: IPIs delivered and acked, counted once the ack is seen.
+        sent.wrappingAdd(UInt64(acked), ordering: .relaxed)
+        wb_event_add(WB_EVENT_IPIS_SENT, Int64(acked))
     }
 
+    /// IPIs delivered and acked (a CPU offline at the send is not counted: it ran nothing to interrupt).
     public var ipisSent: UInt64 { sent.load(ordering: .relaxed) }
     public func resetCounters() { sent.store(0, ordering: .relaxed) }
 

@@ -22,10 +22,13 @@ public enum Columns {
         "lazy_tlb", "reader_idle_ns", "ipis_skipped_lazy", "lazy_walkers",
         "process", "processes", "extra_work", "strategy_rev", "walker_rev", "workload_rev", "timer_resolution_ns",
         "thp", "arena_hugepages", "preflight", "preflight_other_cpu_pct", "preflight_steal_pct", "loadavg_1m",
-        "other_cpu_pct", "steal_pct", "disturbed", "cell_spread_pct", "unstable",
+        "other_cpu_pct", "steal_pct", "disturbed", "cell_spread_pct", "unstable", "tables_freed_during_walks",
     ]
 
     public static let all: [String] = leading + appended
+    /// Columns added after files that lack them were written, where lacking them loses nothing a
+    /// comparison needs: such files are still read (baselines saved before stay usable).
+    public static let optional: Set<String> = ["tables_freed_during_walks"]
     /// Each column's position in `all`.
     public static let slot: [String: Int] = Dictionary(uniqueKeysWithValues: all.enumerated().map { ($1, $0) })
     public static func slots(of header: [String]) -> [Int?] { header.map { slot[$0] } }
@@ -143,6 +146,8 @@ public struct ResultRow: Sendable {
         r["writer_latency_us_p50"] = number(Statistics.percentile(m.writerLatency, 50, timeBase: tb).map { $0 / 1000 })
         r["writer_latency_us_p99"] = number(Statistics.percentile(m.writerLatency, 99, timeBase: tb).map { $0 / 1000 })
         r["tables_freed"] = String(m.tablesFreed)
+        r["tables_freed_during_walks"] = m.tablesFreedDuringWalks.map(String.init) ?? ""
+
         r["tables_pending_peak"] = String(m.tablesPendingPeak)
         // With the oracle off nothing was checked: an empty cell, not a zero that looks like SAFE.
         r["uaf_detected"] = scenario.oracle ? String(m.uafDetected) : nil

@@ -46,7 +46,7 @@ public enum ResultTable {
         if header.prefix(Columns.leading.count).elementsEqual(Columns.leading) == false {
             throw BadInput(description: "\(name): the frozen leading columns are out of order (expected \(Columns.leading.prefix(4).joined(separator: ", ")), ...)")
         }
-        let missing = Columns.appended.filter { !header.contains($0) }
+        let missing = Columns.appended.filter { !header.contains($0) && !Columns.optional.contains($0) }
         if let first = missing.first {
             throw BadInput(description: "\(name): lacks the column \(first)\(missing.count > 1 ? " and \(missing.count - 1) more" : ""): written by an older bench; rerun it with this one")
         }
