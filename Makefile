@@ -3,7 +3,7 @@
 #   make test    runs the tests, then runs them again with every CPU kept busy (they must not depend
 #                on how much CPU they get)
 # Both install missing Debian packages first (scripts/install-deps). Extra bench arguments: make bench ARGS="--duration 1".
-.PHONY: bench test test-under-load deps
+.PHONY: bench test test-under-load fuzz deps
 
 deps:
 	@scripts/install-deps
@@ -21,3 +21,11 @@ test-under-load: deps
 	swift build --product bench
 	swift build --build-tests
 	scripts/with-load swift test --skip-build
+
+# libFuzzer on the workload-file parser and the result-CSV reader, FUZZ_SECONDS each (Fuzz/README.md).
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS = -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xswiftc -parse-as-library -Xswiftc -use-ld=lld
+fuzz: deps
+	swift build --scratch-path .build/fuzz --product fuzz-workload-file $(FUZZ_FLAGS)
+	swift build --scratch-path .build/fuzz --product fuzz-results-csv $(FUZZ_FLAGS)
+	scripts/fuzz $(FUZZ_SECONDS)

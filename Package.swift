@@ -92,6 +92,19 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Fuzz targets for the two parsers that read files users hand in (workload files) or keep
+        // (result CSVs and baselines). Built plainly they replay a corpus; `make fuzz` builds them with
+        // -DFUZZING and -sanitize=fuzzer,address, and libFuzzer drives them (Fuzz/README.md).
+        .executableTarget(
+            name: "fuzz-workload-file",
+            dependencies: ["WalkBench", "CWalkSupport"],
+            path: "Fuzz/WorkloadFile"
+        ),
+        .executableTarget(
+            name: "fuzz-results-csv",
+            dependencies: ["WalkBench", "CWalkSupport"],
+            path: "Fuzz/ResultsCSV"
+        ),
         .testTarget(
             name: "WalkBenchTests",
             dependencies: ["WalkBench", "CWalkSupport"]

@@ -106,10 +106,11 @@ struct ValidateCommand: ParsableCommand {
         let runner = Runner(timeBase: TimeBase.calibrate(invariantTSC: environment.invariantTSC))
         warn("bench: --stress: \(cells.count) cells, \(walks) walks per strategy; watchdog on")
         let totals = try Stress.run(cells, walks: walks, runner: runner) { warn("bench: \($0)") }
-        let header = ["strategy", "walks", "tables freed", "freed during open walks", "detections", "seconds", "cells"]
+        let header = ["strategy", "walks", "tables freed", "freed during open walks", "detections", "seconds", "cells (geometry walker threads, seconds)"]
         var table = [header]
         for t in totals {
-            table.append([t.strategy, "\(t.walks)", "\(t.tablesFreed)", "\(t.freedDuringWalks)", "\(t.detections)",
+            table.append([t.strategy, "\(t.walks)" + (t.shortCells > 0 ? " (\(t.shortCells) cell\(t.shortCells == 1 ? "" : "s") hit the 60 s bound)" : ""),
+                          "\(t.tablesFreed)", "\(t.freedDuringWalks)", "\(t.detections)",
                           String(format: "%.0f", t.seconds), t.cells.joined(separator: "; ")])
         }
         let widths = (0..<header.count).map { c in table.map { $0[c].count }.max()! }

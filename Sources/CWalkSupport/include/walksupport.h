@@ -89,4 +89,8 @@ int wb_stop_signals_install(void);
 /// The signal that asked the run to stop, or 0.
 int wb_stop_signal(void);
 
+/// libFuzzer's driver (compiler-rt), for the fuzz targets' entry point when built with
+/// -sanitize=fuzzer (`make fuzz`); nothing else refers to it.
+int LLVMFuzzerRunDriver(int *argc, char ***argv, int (*callback)(const uint8_t *data, size_t size));
+
 #endif

@@ -21,6 +21,9 @@ public enum Stress {
         public var detections: UInt64 = 0
         public var seconds = 0.0
         public var cells: [String] = []
+        /// Cells that reached their time bound before their share of the walks (mmap-lock's walkers
+        /// starve behind a writer that never pauses: that is the strategy, not a fault).
+        public var shortCells = 0
     }
 
     /// The cells for `strategies`: one per geometry, walkers and dispatch kinds rotating across the
@@ -49,8 +52,10 @@ public enum Stress {
     }
 
     /// Runs `cells` (grouped by strategy) until each strategy has walked `walks` times, its walks
-    /// spread evenly over its cells. `progress` gets each round's line.
-    public static func run(_ cells: [Cell], walks: UInt64, runner: Runner, progress: (String) -> Void) throws -> [Totals] {
+    /// spread evenly over its cells, each cell for at most `secondsPerCell`. `progress` gets each
+    /// round's line.
+    public static func run(_ cells: [Cell], walks: UInt64, secondsPerCell: Double = 60, runner: Runner,
+                           progress: (String) -> Void) throws -> [Totals] {
         var order: [String] = []
         var byStrategy: [String: [Cell]] = [:]
         for c in cells {
@@ -65,7 +70,12 @@ public enum Stress {
             for cell in mine {
                 var done: UInt64 = 0
                 var rounds = 0
+                var seconds = 0.0
                 while done < perCell {
+                    if seconds >= secondsPerCell {
+                        t.shortCells += 1
+                        break
+                    }
                     let m = try runner.run(cell.scenario)[0]
                     rounds += 1
                     done &+= m.walks
@@ -74,6 +84,7 @@ public enum Stress {
                     t.freedDuringWalks += m.tablesFreedDuringWalks ?? 0
                     t.detections &+= m.uafDetected
                     t.seconds += m.measuredSeconds
+                    seconds += m.measuredSeconds
                     progress("\(cell.label): \(done) of \(perCell) walks, \(t.detections) detections")
                     // A cell that cannot walk at all would loop for ever: one round without a walk is a failure.
                     if m.walks == 0 { throw Runner.Failure(description: "stress: \(cell.label) walked 0 times in a round") }

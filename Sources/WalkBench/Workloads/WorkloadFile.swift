@@ -19,6 +19,11 @@ public enum WorkloadFile {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw Invalid(description: "workload file \(path): cannot be read")
         }
+        return try parse(data, name: path)
+    }
+
+    /// The workloads in a file's bytes; `name` is what messages call the file.
+    public static func parse(_ data: Data, name path: String) throws -> [Workload] {
         let json: JSONValue
         do { json = try JSONDecoder().decode(JSONValue.self, from: data) } catch {
             throw Invalid(description: "workload file \(path): not valid JSON")
