@@ -3,7 +3,7 @@
 #   make test    runs the tests, then runs them again with every CPU kept busy (they must not depend
 #                on how much CPU they get)
 # Both install missing Debian packages first (scripts/install-deps). Extra bench arguments: make bench ARGS="--duration 1".
-.PHONY: bench test test-under-load fuzz deps
+.PHONY: bench test test-under-load fuzz tsan asan deps
 
 deps:
 	@scripts/install-deps
@@ -29,3 +29,10 @@ fuzz: deps
 	swift build --scratch-path .build/fuzz --product fuzz-workload-file $(FUZZ_FLAGS)
 	swift build --scratch-path .build/fuzz --product fuzz-results-csv $(FUZZ_FLAGS)
 	scripts/fuzz $(FUZZ_SECONDS)
+
+# Sanitizer runs of the tests, each with a planted bug that must be reported (scripts/sanitize).
+tsan: deps
+	scripts/sanitize thread
+
+asan: deps
+	scripts/sanitize address

@@ -83,8 +83,11 @@ let package = Package(
                 "CURCUQsbr",
                 "CPAPI",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
-            ]
+            ],
+            plugins: ["GitRevision"]
         ),
+        // Embeds the checkout's revision at build time: rows name the commit their binary came from.
+        .plugin(name: "GitRevision", capability: .buildTool()),
         .executableTarget(
             name: "bench",
             dependencies: [

@@ -1,5 +1,17 @@
 #include "walksupport.h"
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WB_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(WB_ASAN)
+#define WB_ASAN 1
+#endif
+#ifdef WB_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -86,3 +98,13 @@ int wb_stop_signals_install(void) {
 }
 
 int wb_stop_signal(void) { return wb_stop_requested; }
+
+#ifdef WB_ASAN
+int wb_asan_enabled(void) { return 1; }
+void wb_asan_poison(void *p, size_t n) { ASAN_POISON_MEMORY_REGION(p, n); }
+void wb_asan_unpoison(void *p, size_t n) { ASAN_UNPOISON_MEMORY_REGION(p, n); }
+#else
+int wb_asan_enabled(void) { return 0; }
+void wb_asan_poison(void *p, size_t n) { (void)p; (void)n; }
+void wb_asan_unpoison(void *p, size_t n) { (void)p; (void)n; }
+#endif

@@ -60,7 +60,7 @@ struct BaselineCommand: ParsableCommand {
                 print("no baselines in results/baselines (save one with: bench baseline save NAME [CSV...])")
                 return
             }
-            let here = Fingerprint(RunEnvironment.capture(gitDirectory: nil)).id
+            let here = Fingerprint(RunEnvironment.capture(withRevision: false)).id
             for e in entries {
                 print("\(e.name)  \(e.fingerprintID)\(e.fingerprintID == here ? " (this machine)" : "")  \(e.rows) rows, \(e.cells) cells, \(e.processes) processes, git \(e.gitRevisions.joined(separator: ",")), \(e.timestamps.first ?? "")")
             }

@@ -93,7 +93,7 @@ enum ComparisonInput {
         let baselines = Baselines()
         if let p = Baselines.problem(name: arg) { throw UsageError(message: "\(arg): no such file, and \(p)") }
         guard baselines.exists(name: arg) else { throw UsageError(message: "\(arg): no such file or baseline (bench baseline list shows the baselines)") }
-        let fp = fingerprint ?? Fingerprint(RunEnvironment.capture(gitDirectory: nil))
+        let fp = fingerprint ?? Fingerprint(RunEnvironment.capture(withRevision: false))
         do {
             let loaded = try baselines.load(name: arg, fingerprint: fp, anyFingerprint: allowMismatch)
             if let rows = loaded.rows { return rows }

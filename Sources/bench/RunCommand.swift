@@ -350,7 +350,7 @@ struct RunCommand: ParsableCommand {
             : "\(skippedOversubscribed) default cells skipped: more threads than the \(cpus) CPUs here (ask for them with --readers)"
         var counterPlan = CounterPlan.none
         var counterNames = try list(counters, "counters")
-        let cpuModel = RunEnvironment.capture(gitDirectory: nil).cpuModel
+        let cpuModel = RunEnvironment.capture(withRevision: false).cpuModel
         if let names = counterNames, names.contains("default") {
             counterNames = names.flatMap { $0 == "default" ? CounterPlan.defaultHardware(cpuModel: cpuModel) : [$0] }
         } else if counterNames == nil, PAPICounters.machineHasPMU {

@@ -89,6 +89,12 @@ int wb_stop_signals_install(void);
 /// The signal that asked the run to stop, or 0.
 int wb_stop_signal(void);
 
+/// 1 when this code was compiled with AddressSanitizer (swift build --sanitize=address), else 0.
+int wb_asan_enabled(void);
+/// Marks [p, p+n) unreadable for ASan (a freed table) / readable again (reused); no-ops without ASan.
+void wb_asan_poison(void *p, size_t n);
+void wb_asan_unpoison(void *p, size_t n);
+
 /// libFuzzer's driver (compiler-rt), for the fuzz targets' entry point when built with
 /// -sanitize=fuzzer (`make fuzz`); nothing else refers to it.
 int LLVMFuzzerRunDriver(int *argc, char ***argv, int (*callback)(const uint8_t *data, size_t size));

@@ -19,9 +19,9 @@ public struct RunEnvironment: Sendable {
     public var gitRevision: String
     public var invariantTSC: Bool
 
-    /// - Parameter gitDirectory: where to look for the revision; nil skips git (callers that need only
-    ///   the machine's fingerprint).
-    public static func capture(gitDirectory: String? = FileManager.default.currentDirectoryPath) -> RunEnvironment {
+    /// - Parameter withRevision: record the git revision the binary was built from (embedded at build
+    ///   time by Plugins/GitRevision); false records `unknown` (callers that need only the fingerprint).
+    public static func capture(withRevision: Bool = true) -> RunEnvironment {
         let cpuinfo = read("/proc/cpuinfo") ?? ""
         let flags = field("flags", in: cpuinfo)?.split(separator: " ").map(String.init) ?? []
         return RunEnvironment(
@@ -35,7 +35,7 @@ public struct RunEnvironment: Sendable {
             perfEventParanoid: read("/proc/sys/kernel/perf_event_paranoid") ?? "unknown",
             toolchain: toolchainVersion,
             build: buildConfiguration,
-            gitRevision: gitDirectory.map { gitRevision(in: $0) } ?? "unknown",
+            gitRevision: withRevision ? embeddedGitRevision : "unknown",
             invariantTSC: flags.contains("constant_tsc") && flags.contains("nonstop_tsc"))
     }
 
@@ -87,34 +87,5 @@ public struct RunEnvironment: Sendable {
         var u = utsname()
         guard uname(&u) == 0 else { return "unknown" }
         return withUnsafeBytes(of: u.release) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-    }
-
-    /// The revision of the checkout in `directory`, or, run from elsewhere, of the checkout this
-    /// executable was built in (.build/<config>/bench inside the package).
-    static func gitRevision(in directory: String) -> String {
-        var rev = run(["git", "-C", directory, "rev-parse", "--short=12", "HEAD"])
-        var directory = directory
-        if rev == nil || rev!.isEmpty, let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"),
-           let range = exe.range(of: "/.build/") {
-            directory = String(exe[..<range.lowerBound])
-            rev = run(["git", "-C", directory, "rev-parse", "--short=12", "HEAD"])
-        }
-        guard let rev, !rev.isEmpty else { return "unknown" }
-        let dirty = run(["git", "-C", directory, "status", "--porcelain", "--untracked-files=no"]) ?? ""
-        return dirty.isEmpty ? rev : rev + "-dirty"
-    }
-
-    private static func run(_ argv: [String]) -> String? {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = argv
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        do { try p.run() } catch { return nil }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { return nil }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

@@ -58,6 +58,14 @@ public final class TablePool: @unchecked Sendable {
     private let pendingCount = Atomic<Int>(0)
     private let pendingPeak = Atomic<Int>(0)
 
+    /// In an AddressSanitizer build with WALKBENCH_ASAN_POISON=1, freed tables are also poisoned for
+    /// ASan (and unpoisoned when reused), so ASan checks the oracle independently: any read of a freed
+    /// table, seen or missed by the oracle, is a report. Only for runs of strategies that promise
+    /// safety: the broken ones read freed tables on purpose.
+    public static let poisonsFreedTablesForASan: Bool = {
+        wb_asan_enabled() != 0 && getenv("WALKBENCH_ASAN_POISON").map { String(cString: $0) == "1" } == true
+    }()
+
     /// Whether new pools ask for transparent huge pages (`--arena-hugepages`; process-wide, set before a run).
     public static let hugePages = Atomic<Bool>(true)
 
@@ -87,6 +95,8 @@ public final class TablePool: @unchecked Sendable {
     }
 
     deinit {
+        // Shadow memory outlives the mapping: leave none of it poisoned for whoever maps here next.
+        if Self.poisonsFreedTablesForASan { wb_asan_unpoison(UnsafeMutableRawPointer(entries), arenaBytes) }
         munmap(openWindows, openWindowBytes)
         munmap(entries, arenaBytes)
         munmap(generations, generationBytes)
@@ -145,6 +155,7 @@ public final class TablePool: @unchecked Sendable {
         guard let index else { throw PoolExhausted(capacity: capacity) }
         let t = TableIndex(raw: index)
         let base = table(t)
+        if Self.poisonsFreedTablesForASan { wb_asan_unpoison(UnsafeMutableRawPointer(base), slotEntries * 8) }
         for i in 0..<slotEntries { base[i].store(0, ordering: .relaxed) }
         liveCounts[t.int] = 0
         allocatedCount.wrappingAdd(1, ordering: .relaxed)
@@ -180,6 +191,7 @@ public final class TablePool: @unchecked Sendable {
         atomicMemoryFence(ordering: .releasing)
         let base = table(index)
         for i in 0..<slotEntries { base[i].store(Entry.poison.raw, ordering: .relaxed) }
+        if Self.poisonsFreedTablesForASan { wb_asan_poison(UnsafeMutableRawPointer(base), slotEntries * 8) }
         freedCount.wrappingAdd(1, ordering: .relaxed)
         let watched = watchedCPUs.load(ordering: .relaxed)
         for cpu in 0..<watched where openWindows[cpu &* Self.windowStride].load(ordering: .relaxed) != 0 {

@@ -7,6 +7,9 @@ import Testing
     @Test(arguments: ForcedSchedule.cases.map(\.name))
     func caseReachesItsVerdict(_ name: String) throws {
         let c = try #require(ForcedSchedule.cases.first { $0.name == name })
+        // Under ASan with freed tables poisoned, a broken case's planted read would abort the process:
+        // those runs check the safe cases only (scripts/sanitize), the oracle's runs check the rest.
+        if c.expected == .unsafe && TablePool.poisonsFreedTablesForASan { return }
         let o = try ForcedSchedule.run(c)
         #expect(o.failure == nil, "\(o.failure ?? "")")
         #expect(o.matches, "\(name): \(o.verdict); schedule: \(o.schedule.joined(separator: "; "))")
