@@ -88,6 +88,7 @@ struct ABCommand: ParsableCommand {
         let sides = [Measurement.Side(executable: try executable(aBinary, "a-binary"), extraWork: nil, label: "A "),
                      Measurement.Side(executable: try executable(bBinary, "b-binary"), extraWork: bExtraWork.flatMap(UInt64.init), label: "B ")]
         warn("bench ab: \(plan.scenarios.count) cells × \(plan.processes) processes a side, alternating A and B")
+        StopSignals.install()
         var measured = try Measurement.alternating(plan, info: info, sides: sides)
         var paths: [String] = []
         for (n, name) in ["A", "B"].enumerated() {
@@ -102,6 +103,11 @@ struct ABCommand: ParsableCommand {
             }
             paths.append(path)
             for f in measured[n].failures { warn("bench ab: \(name): \(f)") }
+        }
+        // Stopped: both sides' finished rows are written above; no verdict on a half-measured pair.
+        if StopSignals.received != 0 {
+            warn("bench ab: complete=no: stopped by \(signalName(StopSignals.received)); no comparison")
+            throw ExitCode(ExitStatus.stopped(by: StopSignals.received))
         }
         let c = Comparison(a: measured[0].rows, b: measured[1].rows, options: o, gate: gateMetrics)
         var ctx = ComparisonReport.Context(nameA: "A \(sides[0].executable) (\(paths[0]))",

@@ -59,7 +59,12 @@ enum Execution {
         let safe = Set(Strategies.all.filter(\.guaranteesSafety).map(\.name))
         for r in rows where safe.contains(r["strategy"]!) {
             if let u = r["uaf_detected"].flatMap(UInt64.init), u > 0 {
-                out.safetyFailures.append("\(r["strategy"]!) claims safety but the oracle saw \(u) use-after-free walks (\(r["workload"]!), r\(r["readers"]!) w\(r["writers"]!), process \(r["process"] ?? "1"), repetition \(r["repetition"]!))")
+                // Threads race freely here, so the cell can be rerun, not replayed step by step; the
+                // forced schedules (bench validate --forced) replay exactly.
+                let rerun = "bench run --processes 1 --strategies \(r["strategy"]!) --workloads \(r["workload"]!) --walkers \(r["walker"]!)"
+                    + (r["dispatch"] == Dispatch.none ? "" : " --dispatch \(r["dispatch"]!)")
+                    + " --geometry \(r["geometry"]!) --readers \(r["readers"]!) --writers \(r["writers"]!) --seed \(r["seed"]!)"
+                out.safetyFailures.append("\(r["strategy"]!) claims safety but the oracle saw \(u) use-after-free walks (\(r["workload"]!), r\(r["readers"]!) w\(r["writers"]!), process \(r["process"] ?? "1"), repetition \(r["repetition"]!)); rerun: \(rerun)")
             }
         }
         if measured.stoppedBy != 0 {

@@ -222,6 +222,10 @@ struct ValidateCommand: ParsableCommand {
                 continue
             }
             if outcome.contradicts { mismatches += 1 }
+            if outcome.observation.useAfterFree > 0 || outcome.contradicts {
+                warn("bench: \(cell.scenario) \(cell.strategy) \(cell.walker): \(outcome.verdict); rerun: bench validate --scenarios \(cell.scenario) --strategies \(cell.strategy)"
+                     + " (threads race freely: a rerun, not a replay; bench validate --forced replays exactly)")
+            }
             if outcome.lacksPressure { undecided += 1 }
             let o = outcome.observation
             var evidence = "\(o.trials) \(o.unit)"

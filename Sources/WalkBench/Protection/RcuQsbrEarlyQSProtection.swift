@@ -2,7 +2,7 @@ import CURCUQsbr
 
 /// `rcu-qsbr-early-qs` (validation only, deliberately broken): `rcu-qsbr` whose walker announces a
 /// quiescent state inside its walk, after loading the pointer to its last-level table and before
-/// reading it.
+/// reading it. Everything else is rcu-qsbr's, delegated.
 ///
 /// Kernel analogue: a lockless walker that can schedule, or calls cond_resched(), between pmd load
 /// and pte read under a non-preemptible kernel's RCU (where a context switch is the quiescent state);
@@ -21,45 +21,24 @@ public final class RcuQsbrEarlyQSProtection: WalkProtection {
     public static let batchesTables = true
     public static let validationOnly = true
 
-    private let tables: RcuTableFree<RcuQsbr>
+    private let qsbr: RcuQsbrProtection
 
-    public init(_ context: ProtectionContext) throws {
-        tables = try RcuTableFree(context, seed: 0x7263_752D_6571_7321)
-    }
+    public init(_ context: ProtectionContext) throws { qsbr = try RcuQsbrProtection(context) }
 
-    public func cpuStarted(_ cpu: Int) {
-        tables.interrupts.bind(cpu)
-        RcuQsbr.registerThread()
-        tables.noteReader(cpu: cpu)
-    }
-
-    public func cpuStopping(_ cpu: Int) {
-        tables.forgetReader(cpu: cpu)
-        RcuQsbr.unregisterThread()
-        tables.interrupts.unbind(cpu)
-    }
-
-    @inline(__always) public func beginWalk(cpu: Int) { wb_qsbr_read_lock() }
     @inline(__always) public func leafTableReached(cpu: Int) { wb_qsbr_quiescent_state() }  // the bug
-    @inline(__always) public func endWalk(cpu: Int) { wb_qsbr_read_unlock() }
-    @inline(__always) public func quiescent(cpu: Int) { wb_qsbr_quiescent_state() }
-    public func enterIdle(cpu: Int) { RcuQsbr.goOffline() }
-    public func exitIdle(cpu: Int) { wb_qsbr_thread_online() }
 
-    public func retire(_ table: TableIndex, cpu: Int) {
-        RcuQsbr.goOffline()
-        tables.retire(table, cpu: cpu)
-    }
-
-    public func flush(cpu: Int) {
-        RcuQsbr.goOffline()
-        tables.flush()
-    }
-
-    public func drain() { tables.drain() }
-
-    public func updaterCounters() -> UpdaterCounters { tables.counters }
-    public func resetUpdaterCounters() { tables.resetCounters() }
-    public func waitDescription(cpu: Int) -> String? { tables.interrupts.waitDescription(cpu: cpu) }
-    public func freeHeldBack(walker: Int, writer: Int) -> String? { tables.freeHeldBack(walker: walker, writer: writer) }
+    public func cpuStarted(_ cpu: Int) { qsbr.cpuStarted(cpu) }
+    public func cpuStopping(_ cpu: Int) { qsbr.cpuStopping(cpu) }
+    @inline(__always) public func beginWalk(cpu: Int) { qsbr.beginWalk(cpu: cpu) }
+    @inline(__always) public func endWalk(cpu: Int) { qsbr.endWalk(cpu: cpu) }
+    @inline(__always) public func quiescent(cpu: Int) { qsbr.quiescent(cpu: cpu) }
+    public func enterIdle(cpu: Int) { qsbr.enterIdle(cpu: cpu) }
+    public func exitIdle(cpu: Int) { qsbr.exitIdle(cpu: cpu) }
+    public func retire(_ table: TableIndex, cpu: Int) { qsbr.retire(table, cpu: cpu) }
+    public func flush(cpu: Int) { qsbr.flush(cpu: cpu) }
+    public func drain() { qsbr.drain() }
+    public func updaterCounters() -> UpdaterCounters { qsbr.updaterCounters() }
+    public func resetUpdaterCounters() { qsbr.resetUpdaterCounters() }
+    public func waitDescription(cpu: Int) -> String? { qsbr.waitDescription(cpu: cpu) }
+    public func freeHeldBack(walker: Int, writer: Int) -> String? { qsbr.freeHeldBack(walker: walker, writer: writer) }
 }
