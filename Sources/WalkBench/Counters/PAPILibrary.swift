@@ -24,7 +24,7 @@ enum PAPILibrary {
     }()
 
     /// Codes of the walkbench SDE events, resolved at initialisation.
-    static let sdeCodes = Mutex<[String: Int32]>([:])
+    static let sdeCodes = Locked<[String: Int32]>([:])
 
     /// Whether the kernel exposes a CPU PMU to perf_event (which PAPI's hardware events need).
     static let hasCPUPMU = RunEnvironment.read("/sys/bus/event_source/devices/cpu/type") != nil

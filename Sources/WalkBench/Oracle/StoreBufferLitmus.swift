@@ -147,8 +147,8 @@ public enum StoreBufferLitmus {
         /// Freer's tallies, read after join.
         let rounds: UnsafeMutablePointer<Atomic<Int>>
         let waited: UnsafeMutablePointer<Atomic<Int>>
-        let error = Mutex<(any Error)?>(nil)
-        let pinning = Mutex<String?>(nil)
+        let error = Locked<(any Error)?>(nil)
+        let pinning = Locked<String?>(nil)
 
         static let stopRound = -1
 

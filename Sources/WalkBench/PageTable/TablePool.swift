@@ -29,7 +29,7 @@ public final class TablePool: @unchecked Sendable {
         var recycled: [UInt32] = []
         var neverUsed: UInt32 = 0
     }
-    private let freeList = Mutex(FreeList())
+    private let freeList = Locked(FreeList())
 
     /// When each pending table was retired and how big it really is (its level's size, not the slot's).
     private struct RetireRecord {
@@ -39,7 +39,7 @@ public final class TablePool: @unchecked Sendable {
     private let retired: UnsafeMutablePointer<RetireRecord>
     private let retiredBytes: Int
     private let clock: TimeBase?
-    private let writerWait = Mutex(Histogram<UInt64>(highestTrackableValue: 1 << 46, numberOfSignificantValueDigits: .three))
+    private let writerWait = Locked(Histogram<UInt64>(highestTrackableValue: 1 << 46, numberOfSignificantValueDigits: .three))
     private let pendingBytes = Atomic<Int>(0)
     private let pendingBytesPeak = Atomic<Int>(0)
 

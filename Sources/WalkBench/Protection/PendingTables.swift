@@ -2,7 +2,7 @@ import Synchronization
 
 /// The tables a gather has collected and not yet freed (mmu_gather's table batch).
 public final class PendingTables: Sendable {
-    private let tables = Mutex<[TableIndex]>([])
+    private let tables = Locked<[TableIndex]>([])
 
     public init() {}
 

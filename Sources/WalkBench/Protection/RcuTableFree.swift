@@ -46,7 +46,7 @@ final class RcuReclaimer: Sendable {
     let pool: TablePool
     let timeBase: TimeBase
     /// call_rcu to callback, in TimeBase ticks, one value per batch.
-    let gracePeriods = Mutex(Histogram<UInt64>(highestTrackableValue: 1 << 46, numberOfSignificantValueDigits: .three))
+    let gracePeriods = Locked(Histogram<UInt64>(highestTrackableValue: 1 << 46, numberOfSignificantValueDigits: .three))
     /// Batches handed to call_rcu whose callback has not run yet.
     let batchesQueued = Atomic<Int>(0)
 
@@ -119,7 +119,7 @@ final class RcuTableFree<Flavour: RcuFlavour>: Sendable {
 
     let interrupts: InterruptDomain
     private let reclaimer: RcuReclaimer
-    private let gather: Mutex<Gather>
+    private let gather: Locked<Gather>
     private let failRate: Double
     /// Every CPU: smp_call_function's "all online CPUs but me" (offline ones are skipped on send).
     private let allCPUs: [Int]
@@ -130,7 +130,7 @@ final class RcuTableFree<Flavour: RcuFlavour>: Sendable {
         interrupts = try InterruptDomain(cpuCount: context.cpuCount)
         reclaimer = RcuReclaimer(pool: context.mm.pool, timeBase: context.timeBase)
         failRate = min(max(context.options.batchFailRate, 0), 1)
-        gather = Mutex(Gather(batch: nil, rng: SplitMix64(seed: seed)))
+        gather = Locked(Gather(batch: nil, rng: SplitMix64(seed: seed)))
         allCPUs = Array(0..<context.cpuCount)
         readers = PerCPUCounters(cpuCount: context.cpuCount)
     }

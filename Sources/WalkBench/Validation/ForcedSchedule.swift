@@ -166,7 +166,7 @@ public enum ForcedSchedule {
         let walkerCPU = 0, writerCPU = 1, controllerCPU = 2
         let uaf = Atomic<Bool>(false)
         let writerDone = Atomic<Bool>(false)
-        let writerError = Mutex<String?>(nil)
+        let writerError = Locked<String?>(nil)
 
         var out = Outcome(forcedCase: c)
         out.reproducer = "bench validate --forced --case '\(c.name)' --seed \(settings.seed) --geometry \(geometry.name)"
