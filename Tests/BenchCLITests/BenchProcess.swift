@@ -11,7 +11,10 @@ let packageRoot: URL = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent()  // Tests
     .deletingLastPathComponent()  // package root
 
-let benchPath: String = packageRoot.appendingPathComponent(".build/debug/bench").path
+/// The binary under test: the debug build, or the one WALKBENCH_BENCH names (scripts/sanitize points it
+/// at the sanitizer build's, so the CLI tests run the instrumented binary).
+let benchPath: String = ProcessInfo.processInfo.environment["WALKBENCH_BENCH"]
+    ?? packageRoot.appendingPathComponent(".build/debug/bench").path
 
 /// What one run of `bench` left behind.
 struct BenchResult {
