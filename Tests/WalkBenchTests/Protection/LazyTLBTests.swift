@@ -117,13 +117,13 @@ import Testing
             waitFor("CPU 0 to go lazy") { mm.lazyCPUs.contains(0) }
             let coverage = mm.geometry.pteTableCoverage
             do {
-                try mm.lock.withWriteLock {
+                _ = try mm.lock.withWriteLock {
                     try mm.unmap(vma.lowerBound..<(vma.lowerBound + coverage), protection: protection, cpu: 1)
                 }
                 let first = protection.updaterCounters()
                 log.withLock { $0.append("first free: \(first.ipisSent!) sent, \(first.ipisSkippedLazy!) skipped") }
                 waitFor("CPU 0 to leave the cpumask") { !mm.cpumask.contains(0) }
-                try mm.lock.withWriteLock {
+                _ = try mm.lock.withWriteLock {
                     try mm.unmap((vma.lowerBound + coverage)..<(vma.lowerBound + 2 * coverage), protection: protection, cpu: 1)
                 }
                 let second = protection.updaterCounters()
