@@ -19,16 +19,24 @@ import Testing
         #expect(box.value > 0)
     }
 
-    /// A table freed (and, with WALKBENCH_ASAN_POISON=1, poisoned) and then read: AddressSanitizer must
-    /// report a use-after-poison, the check it makes of the oracle in the safe-strategy runs.
+    /// A walker reading a table freed under it (freed without being unlinked, as a broken strategy
+    /// would): with WALKBENCH_ASAN_POISON=1 AddressSanitizer must report a use-after-poison on the
+    /// walker's own load, the check it makes of the oracle in the safe-strategy runs.
     @Test(.enabled(if: enabled("WALKBENCH_ASAN_CANARY")))
     func plantedReadOfAFreedTable() throws {
         #expect(TablePool.poisonsFreedTablesForASan, "needs an ASan build and WALKBENCH_ASAN_POISON=1")
-        let pool = try TablePool(slotEntries: 512, capacity: 4)
-        let t = try pool.allocate()
-        pool.noteRetired(t, bytes: 4096)
-        pool.free(t)
-        let raw = UnsafeRawPointer(pool.table(t)).load(as: UInt64.self)  // the planted read
-        #expect(raw == Entry.poison.raw)
+        let g = Geometry.x86_64_4level
+        let (mm, none, vma) = try AddressSpaceTests.makeSpace(g, bytes: g.pteTableCoverage)
+        var rng = SplitMix64(seed: 3)
+        try mm.populate(vma, density: 1, hugeFraction: 0, rng: &rng)
+        let leaf = try #require(try mm.table(at: mm.lastLevel, for: vma.lowerBound, create: false))
+        mm.pool.noteRetired(leaf, bytes: 4096)
+        mm.pool.free(leaf)  // the pmd still points at it: the planted bug
+        var walker = LookupWalker(mm: mm, options: WalkOptions())
+        var window = Window(protection: none, cpu: 0, log: OracleOn(pool: mm.pool, capacity: walker.oracleCapacity))
+        defer { window.log.release() }
+        window.log.begin()
+        _ = walker.walk(at: vma.lowerBound, window: &window)  // ASan stops the process here
+        #expect(window.log.readFreedTable())
     }
 }
