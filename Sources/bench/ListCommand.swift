@@ -11,7 +11,13 @@ struct ListCommand: ParsableCommand {
             for (name, summary) in items { print("  \(name.padding(toLength: w, withPad: " ", startingAt: 0))  \(summary)") }
             print("")
         }
-        section("strategies:", Strategies.all.map { ($0.name, $0.summary) })
+        print("strategies: (each with the kernels it stands for)")
+        let w = Strategies.all.map(\.name.count).max() ?? 0
+        for s in Strategies.all {
+            print("  \(s.name.padding(toLength: w, withPad: " ", startingAt: 0))  \(s.summary)")
+            print("  \(String(repeating: " ", count: w))  kernel: \(s.kernel)")
+        }
+        print("")
         section("walkers:", Walkers.names.map { n in (n, Walkers.all.first { $0.name == n }!.summary) })
         section("dispatch kinds (callback walker, --dispatch):", Dispatch.kinds.map { ($0.name, $0.summary) })
         section("workloads:", Workloads.builtIn.map { ($0.name, $0.summary) })

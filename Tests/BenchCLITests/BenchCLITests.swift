@@ -123,6 +123,10 @@ struct BenchCLITests {
         for name in ["none", "mmap-lock", "lookup", "read-mostly", "unmap-storm", "thp-churn", "x86-64-4l", "s390-3l"] {
             #expect(r.stdout.contains(name), "missing \(name)\n\(r.transcript)")
         }
+        // Every strategy says which kernels it stands for.
+        let kernelLines = r.stdout.split(separator: "\n").filter { $0.trimmingCharacters(in: .whitespaces).hasPrefix("kernel: ") }
+        #expect(kernelLines.count == Strategies.all.count, "\(r.transcript)")
+        #expect(Strategies.all.allSatisfy { !$0.kernel.isEmpty })
     }
 
     @Test("a tiny run of none and mmap-lock writes one schema-conformant row per strategy")

@@ -14,6 +14,7 @@ public final class CountedEarlyDecProtection: WalkProtection {
     /// Bumped when what this strategy measures changes meaning; `bench compare` never compares across revisions.
     public static let revision = 1
     public static let summary = "validation only: counted, but the decrement comes before the last table read (the v1 bug)"
+    public static let kernel = "none: v1 of the 2019 powerpc series' bug, for validation"
     public static let guaranteesSafety = false
     public static let validationOnly = true
 

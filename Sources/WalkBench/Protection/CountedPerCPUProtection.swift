@@ -1,9 +1,11 @@
 import Synchronization
 
-/// `counted-percpu`: as `counted`, but each CPU counts its own walks in its own word.
+/// `counted-percpu`: as `counted`, but each CPU counts its own walks in its own word. An SRCU-like
+/// per-CPU reader count, not the 2019 series.
 ///
-/// Kernel analogue: v6 of the same series (per-CPU counters under preempt_disable): this_cpu_inc,
-/// smp_mb, walk, smp_mb, this_cpu_dec; the freer sums the CPUs.
+/// Kernel analogue: none merged: the per-CPU counters suggested for the series (this_cpu_inc, smp_mb,
+/// walk, smp_mb, this_cpu_dec; the freer reads every CPU), with `counted`'s spin-until-zero freer
+/// instead of the series' IRQ-off walkers and IPI.
 ///
 /// Guarantee: the same store-buffering argument per CPU: after its fence the freer waits until it has
 /// seen each CPU's count at zero. A walker decrements the word it incremented because a simulated CPU
@@ -16,6 +18,7 @@ public final class CountedPerCPUProtection: WalkProtection {
     /// Bumped when what this strategy measures changes meaning; `bench compare` never compares across revisions.
     public static let revision = 1
     public static let summary = "walkers this_cpu_inc + smp_mb ... smp_mb + this_cpu_dec their own count; the freer fences and waits for each CPU's zero"
+    public static let kernel = "none merged: the per-CPU form of counted (an SRCU-like count), not the 2019 series' design"
     public static let guaranteesSafety = true
 
     private let walkers: PerCPUCounters

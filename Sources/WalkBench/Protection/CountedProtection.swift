@@ -1,11 +1,13 @@
 import Synchronization
 
 /// `counted`: walkers bump a per-mm count around the walk, with full barriers; the freer waits for
-/// the count to read zero before it frees.
+/// the count to read zero before it frees. An SRCU-like reader count, not the 2019 series.
 ///
-/// Kernel analogue: begin/end_lockless_pgtbl_walk from L. Bras's 2019 powerpc series
-/// (atomic_inc + smp_mb ... smp_mb + atomic_dec on mm->context), as register_lockless_pgtable_walker
-/// was proposed in review.
+/// Kernel analogue: none merged. The walker side is the series' begin/end_lockless_pgtbl_walk
+/// (atomic_inc + smp_mb ... smp_mb + atomic_dec, as register_lockless_pgtable_walker was proposed in
+/// review), but the series' walkers also kept local_irq_save and its freer used the count only to skip
+/// the serialize IPI; that design is `counted-ipi-skip`. Here interrupts stay on and the freer spins
+/// until zero, which is what the count would have to do on its own.
 ///
 /// Guarantee: store buffering with both fences. A walker increments, fences, then loads the pmd; the
 /// freer unlinks, fences, then loads the count. Either the freer sees the walker's increment and waits,
@@ -20,6 +22,7 @@ public final class CountedProtection: WalkProtection {
     /// Bumped when what this strategy measures changes meaning; `bench compare` never compares across revisions.
     public static let revision = 1
     public static let summary = "walkers atomic_inc + smp_mb ... smp_mb + atomic_dec a per-mm count; the freer fences and waits for zero"
+    public static let kernel = "none merged: an SRCU-like walker count with interrupts left on, the freer spinning until zero; asked for in review of the 2019 powerpc series, which itself kept IRQ-off walkers (see counted-ipi-skip)"
     public static let guaranteesSafety = true
 
     private let walkers = PerCPUCounters(cpuCount: 1)  // one shared word, alone on its lines

@@ -20,6 +20,7 @@ public final class IrqDisableMembarrierProtection: WalkProtection {
     /// Bumped when what this strategy measures changes meaning; `bench compare` never compares across revisions.
     public static let revision = 1
     public static let summary = "walkers set a per-CPU flag (a store); the freer runs membarrier(PRIVATE_EXPEDITED) and waits for each flag to clear"
+    public static let kernel = "none: a user-space analogue of irq-disable (membarrier stands in for the IPI round)"
     public static let guaranteesSafety = true
 
     private let inWalk: PerCPUCounters

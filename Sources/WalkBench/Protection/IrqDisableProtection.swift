@@ -21,6 +21,7 @@ public final class IrqDisableProtection: InterruptDriven {
     /// Bumped when what this strategy measures changes meaning; `bench compare` never compares across revisions.
     public static let revision = 1
     public static let summary = "walkers mask interrupts (a store); the freer IPIs the mm's cpumask and waits for every ack"
+    public static let kernel = "x86-64 bare metal up to 6.14 (tables freed once the shootdown IPIs are acked; guests with PARAVIRT TLB flush already freed through RCU, and 6.15+ does on all x86); the IPI-waits-for-IRQ-off rule behind gup_fast everywhere"
     public static let guaranteesSafety = true
     public static let sendsTLBShootdowns = true
 

@@ -13,6 +13,7 @@ public final class MmapLockProtection: WalkProtection {
     /// Bumped when what this strategy measures changes meaning; `bench compare` never compares across revisions.
     public static let revision = 1
     public static let summary = "walkers hold mmap_lock for read (the gup slow path); writers free under the write lock"
+    public static let kernel = "all versions, every architecture: the gup slow path and walk_page_range under mmap_lock (per-VMA locks for some walkers in recent kernels)"
     public static let guaranteesSafety = true
 
     private let lock: MmapLock

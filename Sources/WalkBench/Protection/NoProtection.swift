@@ -12,6 +12,7 @@ public final class NoProtection: WalkProtection {
     /// Bumped when what this strategy measures changes meaning; `bench compare` never compares across revisions.
     public static let revision = 1
     public static let summary = "no protection: tables freed at unlink (the baseline; must trip the oracle)"
+    public static let kernel = "none: the unprotected baseline (the oracle must see its use-after-frees)"
     public static let guaranteesSafety = false
 
     private let pool: TablePool

@@ -24,6 +24,7 @@ public final class RcuMembProtection: WalkProtection {
     /// Bumped when what this strategy measures changes meaning; `bench compare` never compares across revisions.
     public static let revision = 1
     public static let summary = "walkers rcu_read_lock only (liburcu memb, inlined); the freer batches tables and frees them from call_rcu; sync IPI + free if a batch fails"
+    public static let kernel = "MMU_GATHER_RCU_TABLE_FREE (powerpc, arm64, s390, sparc, x86 with PARAVIRT, all x86 from 6.15 as reported); rcu_read_lock-only walkers are pte_offset_map's, with pte_free_defer (6.5/6.6 series)"
     public static let guaranteesSafety = true
     public static let batchesTables = true
 

@@ -17,6 +17,7 @@ public final class RcuQsbrEarlyQSProtection: WalkProtection {
     /// Bumped when what this strategy measures changes meaning; `bench compare` never compares across revisions.
     public static let revision = 1
     public static let summary = "validation only: rcu-qsbr, but the walker announces a quiescent state before its last table read"
+    public static let kernel = "none: a quiescent state inside the walk, for validation"
     public static let guaranteesSafety = false
     public static let batchesTables = true
     public static let validationOnly = true

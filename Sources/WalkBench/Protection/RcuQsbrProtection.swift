@@ -26,6 +26,7 @@ public final class RcuQsbrProtection: WalkProtection {
     /// Bumped when what this strategy measures changes meaning; `bench compare` never compares across revisions.
     public static let revision = 1
     public static let summary = "walkers' read side is empty (liburcu QSBR), a quiescent state per batch of walks; the freer batches tables and frees them from call_rcu"
+    public static let kernel = "as rcu-memb, with a non-preemptible kernel's RCU (rcu_read_lock compiles to nothing)"
     public static let guaranteesSafety = true
     public static let batchesTables = true
 

@@ -24,6 +24,7 @@ public enum Strategies {
     public struct Info: Sendable, Hashable {
         public let name: String
         public let summary: String
+        public let kernel: String
         public let guaranteesSafety: Bool
         public let validationOnly: Bool
         public let sendsTLBShootdowns: Bool
@@ -35,7 +36,7 @@ public enum Strategies {
         struct Collect: StrategyVisitor {
             var infos: [Info] = []
             mutating func visit<P: WalkProtection>(_ strategy: P.Type) {
-                infos.append(Info(name: P.name, summary: P.summary, guaranteesSafety: P.guaranteesSafety,
+                infos.append(Info(name: P.name, summary: P.summary, kernel: P.kernel, guaranteesSafety: P.guaranteesSafety,
                                   validationOnly: P.validationOnly, sendsTLBShootdowns: P.sendsTLBShootdowns,
                                   batchesTables: P.batchesTables, revision: P.revision))
             }

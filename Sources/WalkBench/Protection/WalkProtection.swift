@@ -20,6 +20,8 @@ public protocol WalkProtection: AnyObject, Sendable {
     static var revision: Int { get }
     /// One line for `bench list`.
     static var summary: String { get }
+    /// The kernel versions and architectures it stands for, in words (`bench list`, README).
+    static var kernel: String { get }
     /// True if the strategy promises that no walker reads a freed table. `bench validate` expects SAFE
     /// from these and UNSAFE from the others.
     static var guaranteesSafety: Bool { get }
