@@ -5,7 +5,13 @@ import WalkBench
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run scenarios (the default suite when no selection is given) and write a CSV.")
+        abstract: "Run scenarios (the default suite when no selection is given) and write a CSV.",
+        discussion: """
+            Exit status: 0 every cell measured and written; 1 a strategy that promises safety showed a \
+            use-after-free (the CSV is written); 2 bad input (nothing measured or written); 4 the CSV \
+            could not be written (it went to stdout); 5 a measurement failed (the rest is written); \
+            130/143 stopped by SIGINT/SIGTERM (the finished cells are written).
+            """)
 
     @Option(help: "Strategies, comma-separated (default: all; see `bench list`).")
     var strategies: String?

@@ -5,7 +5,13 @@ import WalkBench
 struct ValidateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
-        abstract: "The oracle matrix: every strategy × walker under writer pressure, and the seed scenarios. Exit 1 if any verdict differs from the expected one.")
+        abstract: "The oracle matrix: every strategy × walker under writer pressure, and the seed scenarios. Exit 1 if any verdict differs from the expected one.",
+        discussion: """
+            --forced runs the forced schedules (deterministic verdicts); --stress runs every safe strategy \
+            for --walks walks under maximum writer pressure. Exit status: 0 as expected; 1 a verdict \
+            contradicts its expectation (or a stress run saw a use-after-free); 2 bad input; 3 some \
+            randomized cell got no pressure within its bound (undecided, not a mismatch).
+            """)
 
     @Option(help: "Strategies to validate, comma-separated (default: all).")
     var strategies: String?
