@@ -18,6 +18,8 @@ public final class AddressSpace: @unchecked Sendable {
     public let pageRefs: PageRefs
     /// The mapped regions, fixed after set-up; walkers pick their addresses inside them.
     public private(set) var vmas: [Range<UInt64>] = []
+    /// Present leaves (pte or huge) cleared by unmap so far; written only under `lock` for writing.
+    var leavesCleared = 0
 
     /// - Parameter mappedBytes: how much the workload will map; sizes the pool (4× the tables a full
     ///   mapping needs, plus room for tables retired and not yet freed).

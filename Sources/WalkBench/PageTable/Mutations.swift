@@ -71,13 +71,21 @@ extension AddressSpace {
     }
 
     /// Unmaps `range`: clears its leaves (splitting huge leaves it cuts), unlinks every table that
-    /// becomes empty and retires it, then finishes the gather. Returns the number of tables retired.
+    /// becomes empty and retires it, then finishes the gather (tlb_finish_mmu): a flush that frees the
+    /// tables if any were retired, else, if leaves were cleared, a TLB-only flush, as x86's
+    /// tlb_flush_mmu_tlbonly sends its shootdown for a munmap that clears only (huge) leaves.
+    /// Returns the number of tables retired.
     @discardableResult
     public func unmap<P: WalkProtection>(_ range: Range<UInt64>, protection: P, cpu: Int) throws -> Int {
         var retired = 0
+        let leavesBefore = leavesCleared
         try zap(root, level: 0, range.lowerBound, range.upperBound, freeTables: true, protection: protection, cpu: cpu,
                 retired: &retired)
-        protection.flush(cpu: cpu)
+        if retired > 0 {
+            protection.flush(cpu: cpu)
+        } else if leavesCleared != leavesBefore {
+            protection.flushTLBOnly(cpu: cpu)
+        }
         return retired
     }
 
@@ -115,6 +123,7 @@ extension AddressSpace {
                 if level == lastLevel || (addr == entryStart && end == entryStart &+ coverage) {
                     pool.storeRelaxed(t, slot, .empty)  // ptep_get_and_clear / pmdp_huge_get_and_clear
                     pool.adjustLiveCount(t, by: -1)
+                    leavesCleared &+= 1
                 } else {
                     // The range cuts a huge leaf: split it, then zap the part inside the range.
                     try splitLeaf(in: t, slot: slot, level: level, base: entryStart)

@@ -19,7 +19,8 @@ import Synchronization
 public final class IrqDisableProtection: InterruptDriven {
     public static let name = "irq-disable"
     /// Bumped when what this strategy measures changes meaning; `bench compare` never compares across revisions.
-    public static let revision = 1
+    /// 2: a munmap that clears leaves but frees no table now sends the TLB-only shootdown, as x86 does.
+    public static let revision = 2
     public static let summary = "walkers mask interrupts (a store); the freer IPIs the mm's cpumask and waits for every ack"
     public static let kernel = "x86-64 bare metal up to 6.14 (tables freed once the shootdown IPIs are acked; guests with PARAVIRT TLB flush already freed through RCU, and 6.15+ does on all x86); the IPI-waits-for-IRQ-off rule behind gup_fast everywhere"
     public static let guaranteesSafety = true

@@ -153,3 +153,49 @@ import Testing
         #expect(mm.pool.liveTables == 1)
     }
 }
+
+/// tlb_finish_mmu after a munmap: tables retired → the freeing flush; only leaves cleared → a TLB-only
+/// flush, which on x86 (irq-disable) is still a shootdown to the cpumask; nothing cleared → nothing.
+@Suite(.serialized) struct UnmapFlushTests {
+    /// CPU 1, a bound thread idling in the mm's cpumask, acking IPIs from its handler until stopped.
+    static func withIdleCPU<R>(_ irq: IrqDisableProtection, _ mm: AddressSpace, _ body: () throws -> R) throws -> R {
+        let ready = Atomic<Bool>(false), stop = Atomic<Bool>(false)
+        let t = try CPUThread {
+            irq.cpuStarted(1)
+            mm.cpumask.set(1)
+            ready.store(true, ordering: .releasing)
+            while !stop.load(ordering: .acquiring) { usleep(100) }
+            mm.cpumask.clear(1)
+            irq.cpuStopping(1)
+        }
+        while !ready.load(ordering: .acquiring) { usleep(100) }
+        defer {
+            stop.store(true, ordering: .releasing)
+            t.join()
+        }
+        return try body()
+    }
+
+    @Test func aMunmapOfHugeLeavesOnlyStillShootsDownOnX86() throws {
+        let g = Geometry.x86_64_4level
+        let (mm, _, vma) = try AddressSpaceTests.makeSpace(g, bytes: 2 * g.pteTableCoverage)
+        var rng = SplitMix64(seed: 5)
+        try mm.populate(vma, density: 1, hugeFraction: 1, rng: &rng)
+        #expect(mm.census().hugeLeaves == 2, "the range is mapped by huge leaves alone")
+        let irq = try IrqDisableProtection(ProtectionContext(mm: mm, cpuCount: 3))
+        irq.cpuStarted(0)
+        defer { irq.cpuStopping(0) }
+        mm.cpumask.set(0)
+        try Self.withIdleCPU(irq, mm) {
+            let freed = try mm.lock.withWriteLock { try mm.unmap(vma.lowerBound..<(vma.lowerBound + g.pteTableCoverage), protection: irq, cpu: 0) }
+            #expect(freed == 0, "a huge leaf has no PTE table to free")
+            #expect(irq.updaterCounters().ipisSent == 1, "the leaf-only munmap's shootdown reached CPU 1")
+            // Unmapping what is already gone clears nothing and flushes nothing.
+            _ = try mm.lock.withWriteLock { try mm.unmap(vma.lowerBound..<(vma.lowerBound + g.pteTableCoverage), protection: irq, cpu: 0) }
+            #expect(irq.updaterCounters().ipisSent == 1)
+        }
+    }
+}
+
+import Glibc
+import Synchronization
