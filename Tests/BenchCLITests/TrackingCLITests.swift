@@ -60,7 +60,9 @@ struct TrackingCLITests {
             #expect(["yes", "no"].contains(row["unstable"]!))
             #expect(!(row["preflight"] ?? "").isEmpty)
             #expect(Double(row["timer_resolution_ns"] ?? "") != nil)
-            #expect(row["strategy_rev"] == "1")
+            // Each row carries its strategy's revision, from the strategy's own file.
+            let rev = Strategies.all.first { $0.name == row["strategy"] }?.revision
+            #expect(row["strategy_rev"] == rev.map(String.init))
         }
         #expect(r.stdout.contains("median over 3 processes"), "\(r.transcript)")
     }

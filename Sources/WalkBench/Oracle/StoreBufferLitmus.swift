@@ -4,7 +4,7 @@ import Glibc
 import CWalkSupport
 import Synchronization
 
-/// A litmus test of the counted-walker protocol (KERNEL.md §3: the 2019 powerpc series "count lockless
+/// A litmus test of the counted-walker protocol (the 2019 powerpc series "count lockless
 /// page-table walkers"), run on the project's own page table and judged by the project's own oracle.
 ///
 /// The protocol is a store-buffering (SB) pattern between a walker and a freer:

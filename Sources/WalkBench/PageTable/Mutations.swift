@@ -147,8 +147,7 @@ extension AddressSpace {
         guard e.isTable else { return false }
         pool.storeRelaxed(t, slot, .empty)
         pool.noteRetired(e.tableIndex, bytes: geometry.levels[hugeLevel + 1].entries * 8)
-        protection.retire(e.tableIndex, cpu: cpu)
-        protection.flush(cpu: cpu)
+        protection.retireDeferred(e.tableIndex, cpu: cpu)
         let base = address & ~(geometry.pteTableCoverage - 1)
         pool.storeRelease(t, slot, .leaf(frame: frame(for: base)))
         return true

@@ -19,7 +19,8 @@ import CURCUMemb
 public final class RcuMembIrqProtection: WalkProtection {
     public static let name = "rcu-memb-irq"
     /// Bumped when what this strategy measures changes meaning; `bench compare` never compares across revisions.
-    public static let revision = 1
+    /// 2: THP collapse frees its PTE table through pte_free_defer (its own call_rcu, no fallback).
+    public static let revision = 2
     public static let summary = "walkers mask interrupts and rcu_read_lock (gup_fast's class); rcu-memb's freer; the sync-IPI fallback is safe for them"
     public static let kernel = "gup_fast on MMU_GATHER_RCU_TABLE_FREE architectures: an IRQ-off region is an RCU read-side section (consolidated RCU, 5.0+), and the sync-IPI fallback waits for it"
     public static let guaranteesSafety = true
@@ -57,6 +58,7 @@ public final class RcuMembIrqProtection: WalkProtection {
 
     public func retire(_ table: TableIndex, cpu: Int) { tables.retire(table, cpu: cpu) }
     public func flush(cpu: Int) { tables.flush() }
+    public func retireDeferred(_ table: TableIndex, cpu: Int) { tables.retireDeferred(table) }
     public func drain() { tables.drain() }
 
     public func updaterCounters() -> UpdaterCounters { tables.counters }

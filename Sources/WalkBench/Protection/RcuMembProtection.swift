@@ -7,10 +7,12 @@ import CURCUMemb
 /// tlb_table_flush → call_rcu → tlb_remove_table_rcu) read by pte_offset_map's walkers, which since
 /// Hugh Dickins's 2023 series hold rcu_read_lock and leave interrupts enabled. When a batch cannot be
 /// allocated (`batchFailRate`), tlb_remove_table_one: a sync IPI to every CPU, then an immediate free.
+/// THP collapse frees its PTE table through pte_free_defer (6.5+): the table's own call_rcu, which
+/// cannot fail, so the fallback never meets a collapse.
 ///
 /// Guarantee: a table is freed only after a grace period that began after its unlink, and a grace
 /// period waits for every read-side section already running: a walker that loaded the old entry is
-/// inside one. The fallback breaks this (KERNEL.md §9.4): the sync IPI is acked from the handler at
+/// inside one. The fallback breaks this: the sync IPI is acked from the handler at
 /// once, mid-walk, so its immediate free is a use-after-free for these walkers. The promise holds only
 /// while every batch allocates (batchFailRate 0).
 ///
@@ -22,7 +24,8 @@ import CURCUMemb
 public final class RcuMembProtection: WalkProtection {
     public static let name = "rcu-memb"
     /// Bumped when what this strategy measures changes meaning; `bench compare` never compares across revisions.
-    public static let revision = 1
+    /// 2: THP collapse frees its PTE table through pte_free_defer (its own call_rcu, no fallback).
+    public static let revision = 2
     public static let summary = "walkers rcu_read_lock only (liburcu memb, inlined); the freer batches tables and frees them from call_rcu; sync IPI + free if a batch fails"
     public static let kernel = "MMU_GATHER_RCU_TABLE_FREE (powerpc, arm64, s390, sparc, x86 with PARAVIRT, all x86 from 6.15 as reported); rcu_read_lock-only walkers are pte_offset_map's, with pte_free_defer (6.5/6.6 series)"
     public static let guaranteesSafety = true
@@ -54,6 +57,7 @@ public final class RcuMembProtection: WalkProtection {
 
     public func retire(_ table: TableIndex, cpu: Int) { tables.retire(table, cpu: cpu) }
     public func flush(cpu: Int) { tables.flush() }
+    public func retireDeferred(_ table: TableIndex, cpu: Int) { tables.retireDeferred(table) }
     public func drain() { tables.drain() }
 
     public func updaterCounters() -> UpdaterCounters { tables.counters }

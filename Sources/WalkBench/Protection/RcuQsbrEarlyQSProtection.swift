@@ -37,6 +37,7 @@ public final class RcuQsbrEarlyQSProtection: WalkProtection {
     public func exitIdle(cpu: Int) { qsbr.exitIdle(cpu: cpu) }
     public func retire(_ table: TableIndex, cpu: Int) { qsbr.retire(table, cpu: cpu) }
     public func flush(cpu: Int) { qsbr.flush(cpu: cpu) }
+    public func retireDeferred(_ table: TableIndex, cpu: Int) { qsbr.retireDeferred(table, cpu: cpu) }
     public func drain() { qsbr.drain() }
     public func updaterCounters() -> UpdaterCounters { qsbr.updaterCounters() }
     public func resetUpdaterCounters() { qsbr.resetUpdaterCounters() }

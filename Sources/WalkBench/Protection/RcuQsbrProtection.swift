@@ -24,7 +24,8 @@ import CURCUQsbr
 public final class RcuQsbrProtection: WalkProtection {
     public static let name = "rcu-qsbr"
     /// Bumped when what this strategy measures changes meaning; `bench compare` never compares across revisions.
-    public static let revision = 1
+    /// 2: THP collapse frees its PTE table through pte_free_defer (its own call_rcu, no fallback).
+    public static let revision = 2
     public static let summary = "walkers' read side is empty (liburcu QSBR), a quiescent state per batch of walks; the freer batches tables and frees them from call_rcu"
     public static let kernel = "as rcu-memb, with a non-preemptible kernel's RCU (rcu_read_lock compiles to nothing)"
     public static let guaranteesSafety = true
@@ -68,6 +69,11 @@ public final class RcuQsbrProtection: WalkProtection {
     public func flush(cpu: Int) {
         RcuQsbr.goOffline()
         tables.flush()
+    }
+
+    public func retireDeferred(_ table: TableIndex, cpu: Int) {
+        RcuQsbr.goOffline()
+        tables.retireDeferred(table)
     }
 
     /// rcu_barrier takes an online caller offline while it waits (liburcu 0.13), so it never waits for

@@ -185,6 +185,15 @@ final class RcuTableFree<Flavour: RcuFlavour>: Sendable {
         }
     }
 
+    /// pte_free_defer: one table, its own call_rcu, whatever the gather holds; it cannot fail (the
+    /// kernel uses the table page's own rcu_head), so there is no fallback.
+    func retireDeferred(_ table: TableIndex) {
+        let b = reclaimer.allocateBatch()
+        wb_rcu_table_batch_tables(b.pointer)![0] = table.raw
+        b.pointer.pointee.count = 1
+        submit(b)
+    }
+
     /// tlb_table_flush at the end of the gather (tlb_finish_mmu): one call_rcu for the whole batch.
     func flush() {
         if let b = takeBatch() { submit(b) }

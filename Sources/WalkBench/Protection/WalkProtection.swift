@@ -49,6 +49,10 @@ public protocol WalkProtection: AnyObject, Sendable {
 
     func retire(_ table: TableIndex, cpu: Int)
     func flush(cpu: Int)
+    /// pte_free_defer (6.5+): THP collapse and retract_page_tables free the PTE table they took out
+    /// after a grace period of its own (the table's rcu_head: nothing to allocate, so no sync-IPI
+    /// fallback). Strategies without RCU free it as a gather of one table: retire, then flush.
+    func retireDeferred(_ table: TableIndex, cpu: Int)
     /// A flush after which nothing is freed (flush_tlb_mm_range with freed_tables = 0). Only strategies
     /// that send TLB shootdowns do anything: the others model architectures that invalidate by
     /// broadcast (arm64 TLBI, powerpc tlbie) or keep their IPI for table freeing alone.
@@ -72,6 +76,10 @@ extension WalkProtection {
     public static var sendsTLBShootdowns: Bool { false }
     public static var batchesTables: Bool { false }
     public func flushTLBOnly(cpu: Int) {}
+    public func retireDeferred(_ table: TableIndex, cpu: Int) {
+        retire(table, cpu: cpu)
+        flush(cpu: cpu)
+    }
     public func cpuStarted(_ cpu: Int) {}
     public func cpuStopping(_ cpu: Int) {}
     @inline(__always) public func leafTableReached(cpu: Int) {}

@@ -3,7 +3,7 @@ import CWalkSupport
 /// `highpte-kmap` (seed 002): under CONFIG_HIGHPTE a PTE table must be mapped before it is read, and
 /// those mappings form a stack.
 ///
-/// The kernel side (KERNEL.md §7 and §9 item 8):
+/// The kernel side:
 /// - pte_offset_map maps the PTE page with kmap_local_page and pte_unmap undoes it with kunmap_local
 ///   (include/linux/pgtable.h). Slots come from a per-CPU (since 5fbda3ecd14a per-task) index that map
 ///   pushes and unmap pops, nested at most KMAP_TYPE_NR deep; "invocations have to be strictly ordered

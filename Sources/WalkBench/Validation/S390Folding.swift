@@ -3,7 +3,7 @@
 ///
 /// The bug, d3f7b1bb2040 "mm/gup: fix gup_fast with dynamic page table folding" (Fixes 1a42010cdc26,
 /// refs d1874a0c2805; thread "[RFC PATCH v2 0/3] mm/gup: fix gup_fast with dynamic page table folding",
-/// linux-mm 2020-09; KERNEL.md §6 and §9 item 7):
+/// linux-mm 2020-09):
 /// - s390 picks 3, 4 or 5 levels per task. In a 3-level task the top table is a region-third table
 ///   (4 TiB); region-first and region-second are folded, and s390's p4d_offset / pud_offset return the
 ///   pointer they are given when the level above is folded (d1874a0c2805).

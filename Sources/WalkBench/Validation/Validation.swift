@@ -19,7 +19,7 @@ public enum Validation {
         ScenarioInfo(name: "foreign-mm", summary: "seed 001 (GRU): walkers whose CPUs are not in the mm's cpumask; irq-disable UNSAFE (the shootdown skips them), RCU SAFE"),
         ScenarioInfo(name: "missing-barrier", summary: "counted walker publishing with a plain store and no fence (store buffering litmus): UNSAFE; the fenced forms SAFE"),
         ScenarioInfo(name: "early-dec", summary: "counted walker that decrements before its last table read (the series' v1 bug): UNSAFE"),
-        ScenarioInfo(name: "rcu-fallback", summary: "batch allocation always fails, so tables are freed after a sync IPI: rcu_read_lock-only walkers UNSAFE, IRQ-off walkers SAFE"),
+        ScenarioInfo(name: "rcu-fallback", summary: "batch allocation always fails, so munmap's tables are freed after a sync IPI: rcu_read_lock-only walkers UNSAFE, IRQ-off walkers SAFE; THP collapse frees through pte_free_defer, which has no fallback: rcu_read_lock-only walkers SAFE"),
         ScenarioInfo(name: "lazy-tlb", summary: "x86's freed_tables rule: irq-disable with lazy TLB, walkers on CPUs lazy in the mm (their page walkers speculate through it) SAFE, lazy CPUs skipped even when tables are freed UNSAFE; walkers idling lazily under zap-churn SAFE"),
         ScenarioInfo(name: S390Folding.scenario, summary: "seed 000: 3-level s390 walk across a 2 GiB region-third boundary; pXd passed by value (pudp++ walks the stack) UNSAFE, pXd_offset_lockless SAFE"),
         ScenarioInfo(name: HighPTEKmap.scenario, summary: "seed 002: CONFIG_HIGHPTE kmap_local slot stack; nested pte_offset_map/pte_unmap SAFE, two PTE tables unmapped FIFO UNSAFE"),
@@ -183,6 +183,11 @@ public enum Validation {
             // in 0.5 s on a noisy day (310 on another); 20 µs makes it land 150 to 215 times.
             add("rcu-fallback", "rcu-memb", LookupWalker.name, .unsafe,
                 harness(storm, "rcu-memb", LookupWalker.name, batchFailRate: 1, minimumWindowDelay: 20_000, expected: .unsafe))
+        }
+        if known.contains("rcu-memb") {
+            // Collapse never meets the fallback (pte_free_defer): the same walkers are safe against it.
+            add("rcu-fallback", "rcu-memb", "\(LookupWalker.name), \(ThpChurn.name) (collapse: pte_free_defer)", .safe,
+                harness(ThpChurn.preset, "rcu-memb", LookupWalker.name, batchFailRate: 1, minimumWindowDelay: 20_000, expected: .safe))
         }
         if known.contains("rcu-memb-irq") {
             add("rcu-fallback", "rcu-memb-irq", LookupWalker.name, .safe,

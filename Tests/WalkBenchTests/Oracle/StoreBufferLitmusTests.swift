@@ -1,7 +1,7 @@
 import Testing
 @testable import WalkBench
 
-/// The counted-walker store-buffering litmus (KERNEL.md §3). The fenced publishes must never show a
+/// The counted-walker store-buffering litmus (the 2019 powerpc series' counted walker). The fenced publishes must never show a
 /// use-after-free; the missing-barrier publish must show one, or the litmus is blind on this machine.
 /// Serialized: the two-thread rounds need both CPUs to themselves.
 @Suite(.serialized) struct StoreBufferLitmusTests {
@@ -26,7 +26,7 @@ import Testing
         #expect(d.walkerFollowed > 0 && d.freerWaited > 0, Comment(rawValue: message))
     }
 
-    /// The control KERNEL.md's x86 note predicts: an atomic increment is a locked RMW, a full barrier
+    /// The control the x86 memory model predicts: an atomic increment is a locked RMW, a full barrier
     /// on x86, so dropping the smp_mb() after it must not show the bug there (elsewhere it may).
     #if arch(x86_64)
     @Test func atomicIncrementWithoutFenceShowsNoUseAfterFreeOnX86() throws {

@@ -44,6 +44,23 @@ import Testing
         }
     }
 
+    /// THP collapse frees through pte_free_defer, its own call_rcu that cannot fail: with every batch
+    /// allocation failing, rcu_read_lock-only walkers are still safe against collapse, and no sync IPI
+    /// is ever sent (the kernel cannot have the use-after-free the fallback would give).
+    @Test func collapseNeverMeetsTheFallback() throws {
+        var churn = ThpChurn.preset
+        churn.writerDelayNanoseconds = 0
+        let enough: ([RepetitionResult]) -> Bool = { all in
+            StrategyTests.pressured(all) && all.contains { ($0.gracePeriods?.totalCount ?? 0) > 0 }
+        }
+        let all = try StrategyTests.untilPressure(enough: enough) {
+            try Self.run(RcuMembProtection.name, workload: churn, readers: 1, batchFailRate: 1, windowDelayNanoseconds: 5000)
+        }
+        #expect(enough(all))
+        #expect(all.reduce(0) { $0 + $1.uafDetected } == 0)
+        #expect(all.allSatisfy { $0.ipisSent == 0 }, "collapse must not take the sync-IPI fallback")
+    }
+
     /// The same fallback with IRQ-off walkers: the IPI's ack waits for the walk, so the free is safe,
     /// forced (the walker stopped inside its window) and under real threads until tables were freed.
     @Test func fallbackIsSafeForIrqOffWalkers() throws {
