@@ -41,7 +41,9 @@ public final class InterruptDomain: @unchecked Sendable {
     /// smp_call_function_many(targets, wait=1): interrupts every target but the sender and waits until
     /// each has acked, which a CPU with interrupts disabled does only when it enables them again.
     /// The sender's own interrupts stay enabled while it waits, so it keeps serving IPIs sent to it.
-    public func interruptAndWait(_ targets: [Int], from sender: Int) {
+    /// Returns how many IPIs were delivered and acked.
+    @discardableResult
+    public func interruptAndWait(_ targets: [Int], from sender: Int) -> Int {
         var pending: [(cpu: Int, seq: UInt64)] = []
         pending.reserveCapacity(targets.count)
         for t in targets where t != sender {
@@ -66,6 +68,7 @@ public final class InterruptDomain: @unchecked Sendable {
         // What happened, not what was meant: IPIs delivered and acked, counted once the ack is seen.
         sent.wrappingAdd(UInt64(acked), ordering: .relaxed)
         wb_event_add(WB_EVENT_IPIS_SENT, Int64(acked))
+        return acked
     }
 
     /// IPIs delivered and acked (a CPU offline at the send is not counted: it ran nothing to interrupt).

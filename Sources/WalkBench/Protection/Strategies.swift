@@ -10,6 +10,7 @@ public enum Strategies {
         visitor.visit(NoProtection.self)
         visitor.visit(MmapLockProtection.self)
         visitor.visit(IrqDisableProtection.self)
+        visitor.visit(IrqDisableRcuFreeProtection.self)
         visitor.visit(IrqDisableMembarrierProtection.self)
         visitor.visit(CountedProtection.self)
         visitor.visit(CountedPerCPUProtection.self)

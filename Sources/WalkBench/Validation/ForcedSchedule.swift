@@ -59,6 +59,8 @@ public enum ForcedSchedule {
             Case(name: "irq-disable lazy-walker", strategy: IrqDisableProtection.name, expected: .safe,
                  summary: "lazy TLB on, walker lazy in the mm: a flush that frees tables IPIs lazy CPUs too",
                  options: ProtectionOptions(lazyTLB: .on), lazyWalker: true),
+            Case(name: "irq-disable-rcu foreign-mm", strategy: IrqDisableRcuFreeProtection.name, expected: .safe,
+                 summary: "seed 001 on x86 6.15+: the shootdown misses the walker, the grace period does not", foreign: true),
             Case(name: "rcu-memb foreign-mm", strategy: RcuMembProtection.name, expected: .safe,
                  summary: "walker not in the cpumask: RCU does not need it", foreign: true),
             Case(name: "rcu-memb-irq fallback", strategy: RcuMembIrqProtection.name, expected: .safe,

@@ -16,7 +16,7 @@ public enum Validation {
     public static let scenarios: [ScenarioInfo] = [
         ScenarioInfo(name: "unmap-storm", summary: "every strategy × walker while writers unmap and repopulate (tables freed continuously); safe strategies SAFE, none UNSAFE"),
         ScenarioInfo(name: "thp-churn", summary: "every strategy × walker while writers collapse (retiring PTE tables) and split; safe strategies SAFE, none UNSAFE"),
-        ScenarioInfo(name: "foreign-mm", summary: "seed 001 (GRU): walkers whose CPUs are not in the mm's cpumask; irq-disable UNSAFE (the shootdown skips them), RCU SAFE"),
+        ScenarioInfo(name: "foreign-mm", summary: "seed 001 (GRU): walkers whose CPUs are not in the mm's cpumask; irq-disable (x86 to 6.14) UNSAFE (the shootdown skips them), irq-disable-rcu (x86 6.15+) and RCU SAFE"),
         ScenarioInfo(name: "missing-barrier", summary: "counted walker publishing with a plain store and no fence (store buffering litmus): UNSAFE; the fenced forms SAFE"),
         ScenarioInfo(name: "early-dec", summary: "counted walker that decrements before its last table read (the series' v1 bug): UNSAFE"),
         ScenarioInfo(name: "rcu-fallback", summary: "batch allocation always fails, so munmap's tables are freed after a sync IPI: rcu_read_lock-only walkers UNSAFE, IRQ-off walkers SAFE; THP collapse frees through pte_free_defer, which has no fallback: rcu_read_lock-only walkers SAFE"),
@@ -151,7 +151,7 @@ public enum Validation {
         // land hundreds of times, so the verdict does not depend on luck.
         add("foreign-mm", IrqDisableProtection.name, LookupWalker.name, .unsafe,
             harness(storm, IrqDisableProtection.name, LookupWalker.name, foreign: true, minimumWindowDelay: 2000, expected: .unsafe))
-        for rcu in ["rcu-memb", "rcu-qsbr"] where known.contains(rcu) {
+        for rcu in ["rcu-memb", "rcu-qsbr", IrqDisableRcuFreeProtection.name] where known.contains(rcu) {
             add("foreign-mm", rcu, LookupWalker.name, .safe,
                 harness(storm, rcu, LookupWalker.name, foreign: true, minimumWindowDelay: 2000, expected: .safe))
         }

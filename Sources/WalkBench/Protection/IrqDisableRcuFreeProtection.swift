@@ -1,0 +1,178 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CWalkSupport
+import Histogram
+import Synchronization
+
+/// `irq-disable-rcu`: irq-disable's walkers and shootdown, but retired tables are freed only after a
+/// grace period, which an IRQ-off walker holds off: x86 since MMU_GATHER_RCU_TABLE_FREE became
+/// unconditional there.
+///
+/// Kernel analogue: x86-64 from 6.15 (as reported: Rik van Riel's INVLPGB series made the RCU table
+/// free unconditional) and x86 guests with PARAVIRT TLB flush on any version before it:
+/// native_flush_tlb_multi's shootdown for the flush, then tlb_remove_table → call_rcu, where an
+/// IRQ-disabled region is an RCU read-side critical section. The grace period is emulated by what an
+/// IRQ-off window holds off exactly: a reclaimer thread's IPI round to every CPU (not only the mm's
+/// cpumask), acked only once each CPU has its interrupts on again; the walker's cost stays a mask
+/// store each way.
+///
+/// Guarantee: the shootdown as irq-disable, and a table is freed only after every CPU, in the cpumask
+/// or not, has acked an IPI sent after the flush: a walker that loaded the old entry is inside its
+/// IRQ-off window, so the free waits for it, foreign walkers included (seed 001 no longer applies).
+///
+/// Why not the alternative: the freer no longer frees on its critical path (the shootdown still waits
+/// for IRQ-off walkers in the cpumask), and foreign walkers are safe; the price is memory held for a
+/// grace period and one more IPI round per batch (here; the kernel's grace period needs no IPI).
+/// `ipis_sent` counts the shootdowns only, as for irq-disable; the grace periods are counted apart.
+public final class IrqDisableRcuFreeProtection: InterruptDriven {
+    public static let name = "irq-disable-rcu"
+    /// Bumped when what this strategy measures changes meaning; `bench compare` never compares across revisions.
+    public static let revision = 1
+    public static let summary = "irq-disable's walkers and shootdown; tables freed after a grace period IRQ-off walkers hold off (x86 6.15+, PARAVIRT guests)"
+    public static let kernel = "x86-64 from 6.15 (as reported) and x86 guests with PARAVIRT TLB flush on any version: the shootdown for the flush, tables freed through tlb_remove_table → call_rcu, an IRQ-off walker holding off the grace period"
+    public static let guaranteesSafety = true
+    public static let sendsTLBShootdowns = true
+
+    public let interrupts: InterruptDomain
+    private let mm: AddressSpace
+    private let gather = PendingTables()
+    private let lazyTLB: LazyTLB
+    private let shootdowns = Atomic<UInt64>(0)
+    private let skippedLazy = Atomic<UInt64>(0)
+    private let reclaimer: GracePeriodReclaimer
+
+    public init(_ context: ProtectionContext) throws {
+        // One CPU more than the run's: the reclaimer's, which only sends.
+        interrupts = try InterruptDomain(cpuCount: context.cpuCount + 1)
+        mm = context.mm
+        lazyTLB = context.options.lazyTLB
+        reclaimer = GracePeriodReclaimer(interrupts: interrupts, pool: context.mm.pool, cpus: context.cpuCount,
+                                         timeBase: context.timeBase)
+        try reclaimer.start()
+    }
+
+    deinit { reclaimer.stop() }
+
+    @inline(__always) public func beginWalk(cpu: Int) { interrupts.irqDisable(cpu) }
+    @inline(__always) public func endWalk(cpu: Int) { interrupts.irqEnable(cpu) }
+
+    public func retire(_ table: TableIndex, cpu: Int) { gather.add(table) }
+
+    /// tlb_finish_mmu with freed tables: the shootdown to the cpumask (lazy CPUs included, as on
+    /// irq-disable), then the tables go to call_rcu instead of back to the pool.
+    public func flush(cpu: Int) {
+        guard let tables = gather.takeAll() else { return }
+        mm.beginFlush()
+        shootdown(skippingLazy: lazyTLB == .skipEvenWhenFreeing, from: cpu)
+        reclaimer.queue(tables)
+    }
+
+    public func flushTLBOnly(cpu: Int) {
+        mm.beginFlush()
+        shootdown(skippingLazy: lazyTLB != .off, from: cpu)
+    }
+
+    private func shootdown(skippingLazy: Bool, from cpu: Int) {
+        var targets = mm.cpumask.snapshot()
+        if skippingLazy {
+            let (awake, lazy) = mm.cpumask.split(by: mm.lazyCPUs)
+            let skipped = lazy.count - (lazy.contains(cpu) ? 1 : 0)
+            if skipped > 0 {
+                skippedLazy.wrappingAdd(UInt64(skipped), ordering: .relaxed)
+                wb_event_add(WB_EVENT_IPIS_SKIPPED_LAZY, Int64(skipped))
+            }
+            targets = awake
+        }
+        shootdowns.wrappingAdd(UInt64(interrupts.interruptAndWait(targets, from: cpu)), ordering: .relaxed)
+    }
+
+    /// rcu_barrier: returns once every table queued so far is freed.
+    public func drain() { reclaimer.drain() }
+
+    public func updaterCounters() -> UpdaterCounters {
+        UpdaterCounters(ipisSent: shootdowns.load(ordering: .relaxed),
+                        ipisSkippedLazy: lazyTLB == .off ? nil : skippedLazy.load(ordering: .relaxed),
+                        gracePeriods: reclaimer.gracePeriods.withLock { $0 })
+    }
+
+    public func resetUpdaterCounters() {
+        shootdowns.store(0, ordering: .relaxed)
+        skippedLazy.store(0, ordering: .relaxed)
+        reclaimer.gracePeriods.withLock { $0.reset() }
+    }
+
+    public func freeHeldBack(walker: Int, writer: Int) -> String? {
+        interrupts.ackHeldBack(target: walker, sender: writer)
+            ?? interrupts.ackHeldBack(target: walker, sender: reclaimer.cpu).map { "grace period: " + $0 }
+    }
+}
+
+/// The grace-period side of irq-disable-rcu: a thread that takes the queued tables, sends an IPI
+/// round to every CPU and waits for every ack (synchronize_rcu where an IRQ-off region is a read-side
+/// section), then frees them. Owned by the strategy, which stops and joins it.
+final class GracePeriodReclaimer: @unchecked Sendable {
+    // @unchecked Sendable: `queued` is behind its lock; the flags are atomics.
+    let interrupts: InterruptDomain
+    let pool: TablePool
+    /// The reclaimer's own CPU number in the domain (one past the run's CPUs).
+    let cpu: Int
+    private let everyCPU: [Int]
+    private let timeBase: TimeBase
+    private let queued = Locked<[(tables: [TableIndex], tick: UInt64)]>([])
+    private let inFlight = Atomic<Int>(0)
+    private let stopping = Atomic<Bool>(false)
+    private var thread: CPUThread?
+    let gracePeriods = Locked(Histogram<UInt64>(highestTrackableValue: 1 << 46, numberOfSignificantValueDigits: .three))
+
+    init(interrupts: InterruptDomain, pool: TablePool, cpus: Int, timeBase: TimeBase) {
+        self.interrupts = interrupts
+        self.pool = pool
+        cpu = cpus
+        everyCPU = Array(0..<cpus)
+        self.timeBase = timeBase
+    }
+
+    /// call_rcu for a gather's tables.
+    func queue(_ tables: [TableIndex]) {
+        inFlight.wrappingAdd(1, ordering: .relaxed)
+        queued.withLock { $0.append((tables, timeBase.now())) }
+    }
+
+    func start() throws {
+        thread = try CPUThread { [self] in run() }
+    }
+
+    private func run() {
+        while true {
+            let work = queued.withLock { q -> [(tables: [TableIndex], tick: UInt64)] in defer { q.removeAll() }; return q }
+            if work.isEmpty {
+                if stopping.load(ordering: .acquiring) { return }
+                usleep(50)
+                continue
+            }
+            // One grace period covers everything queued before it began.
+            interrupts.interruptAndWait(everyCPU, from: cpu)
+            let now = timeBase.now()
+            for w in work {
+                for t in w.tables { pool.free(t) }
+                _ = gracePeriods.withLock { $0.record(now > w.tick ? now - w.tick : 0) }
+                wb_event_add(WB_EVENT_GRACE_PERIODS, 1)
+            }
+            inFlight.wrappingSubtract(work.count, ordering: .releasing)
+        }
+    }
+
+    /// Waits until everything queued so far has been freed.
+    func drain() {
+        while inFlight.load(ordering: .acquiring) > 0 { usleep(50) }
+    }
+
+    /// Frees what is still queued, then ends the thread and joins it.
+    func stop() {
+        drain()
+        stopping.store(true, ordering: .releasing)
+        thread?.join()
+        thread = nil
+    }
+}
