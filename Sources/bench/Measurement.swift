@@ -7,7 +7,7 @@ enum RunDefaults {
     static let processes = 10
     static let repetitions = 1
     static let duration = 0.08
-    static let warmup = 0.02
+    static let warmup = 0.015
 }
 
 /// One measurement from plan to file: preflight, the processes, the stability columns, the CSV (written
