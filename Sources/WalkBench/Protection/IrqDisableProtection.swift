@@ -29,13 +29,12 @@ public final class IrqDisableProtection: InterruptDriven {
     public let interrupts: InterruptDomain
     private let mm: AddressSpace
     private let gather = PendingTables()
-    private let lazyTLB: LazyTLB
-    private let skippedLazy = Atomic<UInt64>(0)
+    private let shootdown: Shootdown
 
     public init(_ context: ProtectionContext) throws {
         interrupts = try InterruptDomain(cpuCount: context.cpuCount)
         mm = context.mm
-        lazyTLB = context.options.lazyTLB
+        shootdown = Shootdown(interrupts: interrupts, mm: context.mm, lazyTLB: context.options.lazyTLB)
     }
 
     @inline(__always) public func beginWalk(cpu: Int) { interrupts.irqDisable(cpu) }
@@ -47,41 +46,17 @@ public final class IrqDisableProtection: InterruptDriven {
     /// page walkers may hold the old tables), then the frees.
     public func flush(cpu: Int) {
         guard let tables = gather.takeAll() else { return }
-        mm.beginFlush()
-        shootdown(skippingLazy: lazyTLB == .skipEvenWhenFreeing, from: cpu)
+        shootdown.freeingTables(from: cpu)
         for t in tables { mm.pool.free(t) }
     }
 
-    /// flush_tlb_mm_range without freed tables: lazy CPUs are skipped when lazy TLB is on; they flush
-    /// for themselves when they switch back to the mm.
-    public func flushTLBOnly(cpu: Int) {
-        mm.beginFlush()
-        shootdown(skippingLazy: lazyTLB != .off, from: cpu)
-    }
-
-    private func shootdown(skippingLazy: Bool, from cpu: Int) {
-        guard skippingLazy else {
-            interrupts.interruptAndWait(mm.cpumask.snapshot(), from: cpu)
-            return
-        }
-        let (targets, lazy) = mm.cpumask.split(by: mm.lazyCPUs)
-        let skipped = lazy.count - (lazy.contains(cpu) ? 1 : 0)
-        if skipped > 0 {
-            skippedLazy.wrappingAdd(UInt64(skipped), ordering: .relaxed)
-            wb_event_add(WB_EVENT_IPIS_SKIPPED_LAZY, Int64(skipped))
-        }
-        interrupts.interruptAndWait(targets, from: cpu)
-    }
+    public func flushTLBOnly(cpu: Int) { shootdown.tlbOnly(from: cpu) }
 
     public func drain() {}
 
     public func updaterCounters() -> UpdaterCounters {
-        UpdaterCounters(ipisSent: interrupts.ipisSent,
-                        ipisSkippedLazy: lazyTLB == .off ? nil : skippedLazy.load(ordering: .relaxed))
+        UpdaterCounters(ipisSent: shootdown.ipisSent, ipisSkippedLazy: shootdown.ipisSkippedLazy)
     }
 
-    public func resetUpdaterCounters() {
-        interrupts.resetCounters()
-        skippedLazy.store(0, ordering: .relaxed)
-    }
+    public func resetUpdaterCounters() { shootdown.resetCounters() }
 }

@@ -35,18 +35,14 @@ public final class IrqDisableRcuFreeProtection: InterruptDriven {
     public static let sendsTLBShootdowns = true
 
     public let interrupts: InterruptDomain
-    private let mm: AddressSpace
     private let gather = PendingTables()
-    private let lazyTLB: LazyTLB
-    private let shootdowns = Atomic<UInt64>(0)
-    private let skippedLazy = Atomic<UInt64>(0)
+    private let shootdown: Shootdown
     private let reclaimer: GracePeriodReclaimer
 
     public init(_ context: ProtectionContext) throws {
         // One CPU more than the run's: the reclaimer's, which only sends.
         interrupts = try InterruptDomain(cpuCount: context.cpuCount + 1)
-        mm = context.mm
-        lazyTLB = context.options.lazyTLB
+        shootdown = Shootdown(interrupts: interrupts, mm: context.mm, lazyTLB: context.options.lazyTLB)
         reclaimer = GracePeriodReclaimer(interrupts: interrupts, pool: context.mm.pool, cpus: context.cpuCount,
                                          timeBase: context.timeBase)
         try reclaimer.start()
@@ -59,46 +55,26 @@ public final class IrqDisableRcuFreeProtection: InterruptDriven {
 
     public func retire(_ table: TableIndex, cpu: Int) { gather.add(table) }
 
-    /// tlb_finish_mmu with freed tables: the shootdown to the cpumask (lazy CPUs included, as on
-    /// irq-disable), then the tables go to call_rcu instead of back to the pool.
+    /// tlb_finish_mmu with freed tables: irq-disable's shootdown, then the tables go to call_rcu
+    /// instead of back to the pool.
     public func flush(cpu: Int) {
         guard let tables = gather.takeAll() else { return }
-        mm.beginFlush()
-        shootdown(skippingLazy: lazyTLB == .skipEvenWhenFreeing, from: cpu)
+        shootdown.freeingTables(from: cpu)
         reclaimer.queue(tables)
     }
 
-    public func flushTLBOnly(cpu: Int) {
-        mm.beginFlush()
-        shootdown(skippingLazy: lazyTLB != .off, from: cpu)
-    }
-
-    private func shootdown(skippingLazy: Bool, from cpu: Int) {
-        var targets = mm.cpumask.snapshot()
-        if skippingLazy {
-            let (awake, lazy) = mm.cpumask.split(by: mm.lazyCPUs)
-            let skipped = lazy.count - (lazy.contains(cpu) ? 1 : 0)
-            if skipped > 0 {
-                skippedLazy.wrappingAdd(UInt64(skipped), ordering: .relaxed)
-                wb_event_add(WB_EVENT_IPIS_SKIPPED_LAZY, Int64(skipped))
-            }
-            targets = awake
-        }
-        shootdowns.wrappingAdd(UInt64(interrupts.interruptAndWait(targets, from: cpu)), ordering: .relaxed)
-    }
+    public func flushTLBOnly(cpu: Int) { shootdown.tlbOnly(from: cpu) }
 
     /// rcu_barrier: returns once every table queued so far is freed.
     public func drain() { reclaimer.drain() }
 
     public func updaterCounters() -> UpdaterCounters {
-        UpdaterCounters(ipisSent: shootdowns.load(ordering: .relaxed),
-                        ipisSkippedLazy: lazyTLB == .off ? nil : skippedLazy.load(ordering: .relaxed),
+        UpdaterCounters(ipisSent: shootdown.ipisSent, ipisSkippedLazy: shootdown.ipisSkippedLazy,
                         gracePeriods: reclaimer.gracePeriods.withLock { $0 })
     }
 
     public func resetUpdaterCounters() {
-        shootdowns.store(0, ordering: .relaxed)
-        skippedLazy.store(0, ordering: .relaxed)
+        shootdown.resetCounters()
         reclaimer.gracePeriods.withLock { $0.reset() }
     }
 
