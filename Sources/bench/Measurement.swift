@@ -86,8 +86,13 @@ enum Execution {
                 if summary { print(note) } else { warn("bench check: \(note)") }
             }
             do {
-                let written = force ? path : try ResultFile.write(text, to: path, nextFreeName: defaultPath)
-                if force { try ResultFile.write(text, to: path, replace: true) }
+                let written: String
+                if force {
+                    try ResultFile.write(text, to: path, replace: true)
+                    written = path
+                } else {
+                    written = try ResultFile.write(text, to: path, nextFreeName: defaultPath)
+                }
                 out.path = written
                 if summary { print("results: \(written)") } else { warn("bench check: candidate rows in \(written)") }
             } catch {

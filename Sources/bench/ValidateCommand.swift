@@ -41,18 +41,28 @@ struct ValidateCommand: ParsableCommand {
     func validate() throws {
         if forced && stress { throw ValidationError("--forced and --stress are two different runs; pick one") }
         if stress { _ = try stressPlan() } else if forced { _ = try forcedPlan() } else {
-            if walks != nil { throw ValidationError("--walks applies only with --stress") }
-            for (set, option) in [(cases != nil, "--case"), (runs != nil, "--runs"), (seed != nil, "--seed"), (geometry != nil, "--geometry"), (list, "--list")] where set {
-                throw ValidationError("\(option) applies only with --forced")
-            }
+            try refuse([(walks != nil, "--walks")], "applies only with --stress")
+            try refuse(forcedOptions, "applies only with --forced")
             _ = try plan()
         }
     }
 
+    /// The options of one mode, each with whether it was given: a mode refuses the others' options.
+    var forcedOptions: [(given: Bool, name: String)] {
+        [(cases != nil, "--case"), (runs != nil, "--runs"), (seed != nil, "--seed"), (geometry != nil, "--geometry"), (list, "--list")]
+    }
+    var matrixOptions: [(given: Bool, name: String)] {
+        [(scenarios != nil, "--scenarios"), (duration != nil, "--duration"), (windowDelay != nil, "--window-delay-ns")]
+    }
+
+    /// One line naming the first option given that this mode does not take.
+    func refuse(_ options: [(given: Bool, name: String)], _ why: String) throws {
+        if let o = options.first(where: \.given) { throw ValidationError("\(o.name) \(why)") }
+    }
+
     func forcedPlan() throws -> (cases: [ForcedSchedule.Case], runs: Int, settings: ForcedSchedule.Settings) {
-        for (set, option) in [(strategies != nil, "--strategies"), (scenarios != nil, "--scenarios"), (duration != nil, "--duration"), (windowDelay != nil, "--window-delay-ns")] where set {
-            throw ValidationError("\(option) does not apply with --forced (use --case)")
-        }
+        try refuse([(strategies != nil, "--strategies")] + matrixOptions, "does not apply with --forced (use --case)")
+        try refuse([(walks != nil, "--walks")], "applies only with --stress")
         var chosen = ForcedSchedule.cases
         if let cases {
             let names = cases.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
@@ -83,10 +93,7 @@ struct ValidateCommand: ParsableCommand {
     }
 
     func stressPlan() throws -> (cells: [Stress.Cell], walks: UInt64) {
-        for (set, option) in [(scenarios != nil, "--scenarios"), (duration != nil, "--duration"), (windowDelay != nil, "--window-delay-ns"),
-                              (cases != nil, "--case"), (runs != nil, "--runs"), (seed != nil, "--seed"), (geometry != nil, "--geometry"), (list, "--list")] where set {
-            throw ValidationError("\(option) does not apply with --stress")
-        }
+        try refuse(matrixOptions + forcedOptions, "does not apply with --stress")
         let safe = Strategies.all.filter { $0.guaranteesSafety && !$0.validationOnly }.map(\.name)
         var chosen = safe
         if let strategies {

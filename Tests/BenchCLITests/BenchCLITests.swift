@@ -237,6 +237,18 @@ struct BenchCLITests {
         #expect(rows.first { $0["strategy"] == "rcu-memb" }?["batch_fail_rate"] == "0.5")
     }
 
+    @Test("bench validate refuses the options of another mode, naming them", arguments: [
+        (["--forced", "--walks", "5"], "--walks"), (["--stress", "--case", "none"], "--case"),
+        (["--forced", "--duration", "1"], "--duration"), (["--case", "none"], "--case"), (["--forced", "--stress"], "--stress"),
+    ])
+    func validateModesRefuseEachOthersOptions(_ arguments: [String], _ named: String) throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let r = try runBench(["validate"] + arguments, in: dir)
+        #expect(r.status == 2, "\(r.transcript)")
+        #expect(r.stderrLines.count == 1 && r.stderr.contains(named), "\(r.transcript)")
+    }
+
     @Test("an existing --output is kept without --force and replaced with it")
     func existingOutputNeedsForce() throws {
         let dir = try TempDir()
