@@ -13,7 +13,7 @@ struct RunCommand: ParsableCommand {
             130/143 stopped by SIGINT/SIGTERM (the finished cells are written).
             """)
 
-    @Option(help: "Strategies, comma-separated (default: all; see `bench list`).")
+    @Option(help: "Strategies, comma-separated (default: all but the powerpc family and the validation-only ones; see `bench list`).")
     var strategies: String?
     @Option(help: "Walkers, comma-separated (default: lookup).")
     var walkers: String?
@@ -21,7 +21,7 @@ struct RunCommand: ParsableCommand {
     var dispatch: String?
     @Option(parsing: .unconditional, help: "Bytes each walk covers: range walkers walk all of it, lookup resolves its first page (default 2MiB; suffixes KiB, MiB, GiB).")
     var span: String?
-    @Option(help: "Built-in workloads, comma-separated (default: all built-ins, or none when --workload-file is given).")
+    @Option(help: "Built-in workloads, comma-separated (default: all built-ins but thp-munmap, or none when --workload-file is given).")
     var workloads: String?
     @Option(name: .customLong("workload-file"), help: "A JSON workload file (repeatable); see README.")
     var workloadFiles: [String] = []
@@ -219,7 +219,7 @@ struct RunCommand: ParsableCommand {
         let walkerNames = try names(walkers, "walkers", allowed: Walkers.names, default: [LookupWalker.name])
         let geometryNames = try names(geometry, "geometry", allowed: Geometry.presets.map(\.name), default: [Geometry.presets[0].name])
         var selected: [Workload] = try names(workloads, "workloads", allowed: Workloads.names,
-                                              default: workloadFiles.isEmpty ? Workloads.names : []).map { Workloads.named($0)! }
+                                              default: workloadFiles.isEmpty ? Workloads.defaultNames : []).map { Workloads.named($0)! }
         for file in workloadFiles {
             do { selected += try WorkloadFile.load(file) } catch { throw ValidationError("\(error)") }
         }

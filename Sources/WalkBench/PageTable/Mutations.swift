@@ -124,9 +124,10 @@ extension AddressSpace {
                     pool.storeRelaxed(t, slot, .empty)  // ptep_get_and_clear / pmdp_huge_get_and_clear
                     pool.adjustLiveCount(t, by: -1)
                     leavesCleared &+= 1
+                    if level == geometry.hugeLevel && level != lastLevel { protection.hugePMDChanged(.cleared, cpu: cpu) }
                 } else {
                     // The range cuts a huge leaf: split it, then zap the part inside the range.
-                    try splitLeaf(in: t, slot: slot, level: level, base: entryStart)
+                    try splitLeaf(in: t, slot: slot, level: level, base: entryStart, protection: protection, cpu: cpu)
                     continue
                 }
             }
@@ -146,6 +147,7 @@ extension AddressSpace {
         let e = pool.load(t, slot)
         guard e.isTable else { return false }
         pool.storeRelaxed(t, slot, .empty)
+        protection.hugePMDChanged(.collapsed, cpu: cpu)
         pool.noteRetired(e.tableIndex, bytes: geometry.levels[hugeLevel + 1].entries * 8)
         protection.retireDeferred(e.tableIndex, cpu: cpu)
         let base = address & ~(geometry.pteTableCoverage - 1)
@@ -153,20 +155,25 @@ extension AddressSpace {
         return true
     }
 
-    /// THP split: replaces the huge leaf under `address` with a full PTE table mapping the same frames.
-    /// No table is freed. Returns false when there was no huge leaf there.
+    /// THP split (__split_huge_pmd): replaces the huge leaf under `address` with a full PTE table
+    /// mapping the same frames, then flushes the huge leaf from TLBs (pmdp_invalidate's flush). No
+    /// table is freed. Returns false when there was no huge leaf there.
     @discardableResult
-    public func split(at address: UInt64) throws -> Bool {
+    public func split<P: WalkProtection>(at address: UInt64, protection: P, cpu: Int) throws -> Bool {
         let hugeLevel = geometry.hugeLevel
         guard let t = try table(at: hugeLevel, for: address, create: false) else { return false }
         let slot = math.index(address, level: hugeLevel)
         guard pool.load(t, slot).isLeaf else { return false }
-        try splitLeaf(in: t, slot: slot, level: hugeLevel, base: address & ~(geometry.pteTableCoverage - 1))
+        try splitLeaf(in: t, slot: slot, level: hugeLevel, base: address & ~(geometry.pteTableCoverage - 1),
+                      protection: protection, cpu: cpu)
+        protection.flushTLBOnly(cpu: cpu)
         return true
     }
 
     /// Replaces the leaf at (t, slot) of `level` by a table one level down mapping the same range.
-    private func splitLeaf(in t: TableIndex, slot: Int, level: Int, base: UInt64) throws {
+    /// Splitting a huge PMD leaf invalidates it first (pmdp_invalidate), which is where powerpc serialized.
+    private func splitLeaf<P: WalkProtection>(in t: TableIndex, slot: Int, level: Int, base: UInt64,
+                                              protection: P, cpu: Int) throws {
         let childLevel = geometry.levels[level + 1]
         let child = try pool.allocate()
         for i in 0..<childLevel.entries {
@@ -176,6 +183,8 @@ extension AddressSpace {
         pool.adjustLiveCount(child, by: childLevel.entries)
         // The child is fully written before the parent points at it (pmd_populate after the fill).
         pool.storeRelease(t, slot, .table(child, generation: pool.generation(child)))
+        // The model swaps leaf for table in one store; the kernel's pmdp_invalidate comes first.
+        if level == geometry.hugeLevel && level != lastLevel { protection.hugePMDChanged(.invalidated, cpu: cpu) }
     }
 
     /// Unmaps everything, finishes the gather and waits for every retired table to be freed.

@@ -27,6 +27,8 @@ public protocol WalkProtection: AnyObject, Sendable {
     static var guaranteesSafety: Bool { get }
     /// Deliberately broken variants exist only for `bench validate`; they are never in a default list.
     static var validationOnly: Bool { get }
+    /// False for families run only by name (see the default below).
+    static var inDefaultSuite: Bool { get }
     /// True if the strategy's free is x86's TLB-shootdown IPI, so it also sends IPIs for flushes that
     /// free nothing, and the lazy-TLB option (`ProtectionOptions.lazyTLB`) changes what it does.
     static var sendsTLBShootdowns: Bool { get }
@@ -57,6 +59,10 @@ public protocol WalkProtection: AnyObject, Sendable {
     /// that send TLB shootdowns do anything: the others model architectures that invalidate by
     /// broadcast (arm64 TLBI, powerpc tlbie) or keep their IPI for table freeing alone.
     func flushTLBOnly(cpu: Int)
+    /// A huge PMD leaf was just cleared, invalidated or collapsed (the pmd no longer maps it), before
+    /// that change is flushed. powerpc's radix__pmdp_huge_get_and_clear, pmdp_invalidate and
+    /// pmdp_collapse_flush call serialize_against_pte_lookup here; every other strategy does nothing.
+    func hugePMDChanged(_ change: HugePMDChange, cpu: Int)
     func drain()
 
     /// Updater-side events since the last reset (IPIs, grace periods); nil fields do not apply.
@@ -76,6 +82,10 @@ extension WalkProtection {
     public static var sendsTLBShootdowns: Bool { false }
     public static var batchesTables: Bool { false }
     public func flushTLBOnly(cpu: Int) {}
+    public func hugePMDChanged(_ change: HugePMDChange, cpu: Int) {}
+    /// True if the strategy is in `bench run`'s default selection. The powerpc family stands for another
+    /// architecture's history and is run by name, so the default suite stays near a minute.
+    public static var inDefaultSuite: Bool { !validationOnly }
     public func retireDeferred(_ table: TableIndex, cpu: Int) {
         retire(table, cpu: cpu)
         flush(cpu: cpu)
@@ -98,6 +108,16 @@ extension WalkProtection {
         defer { endWalk(cpu: cpu) }
         return body()
     }
+}
+
+/// How a writer changed a huge PMD leaf (the hook powerpc serialized lockless walkers at).
+public enum HugePMDChange: String, Sendable, CaseIterable {
+    /// zap of a huge leaf by munmap or MADV_DONTNEED (pmdp_huge_get_and_clear).
+    case cleared
+    /// THP split (pmdp_invalidate, before the PTE table is installed).
+    case invalidated
+    /// THP collapse (pmdp_collapse_flush, before the PTE table is retired and the huge leaf installed).
+    case collapsed
 }
 
 /// What a strategy's updater side did, for the CSV.

@@ -75,6 +75,8 @@ public enum ForcedSchedule {
             Case(name: "irq-disable lazy-skip", strategy: IrqDisableProtection.name, expected: .unsafe,
                  summary: "lazy CPUs skipped even when tables are freed",
                  options: ProtectionOptions(lazyTLB: .skipEvenWhenFreeing), lazyWalker: true),
+            Case(name: "ppc-counted-irq-on", strategy: PpcCountedIrqOnProtection.name, expected: .unsafe,
+                 summary: "the series' count held, interrupts left on: neither the serialize round nor the grace period waits"),
             Case(name: "rcu-memb fallback", strategy: RcuMembProtection.name, expected: .unsafe,
                  summary: "no batch: the sync IPI is acked by an rcu_read_lock-only walker mid-walk",
                  options: ProtectionOptions(batchFailRate: 1)),

@@ -189,6 +189,10 @@ public enum Validation {
             add("rcu-fallback", "rcu-memb", "\(LookupWalker.name), \(ThpChurn.name) (collapse: pte_free_defer)", .safe,
                 harness(ThpChurn.preset, "rcu-memb", LookupWalker.name, batchFailRate: 1, minimumWindowDelay: 20_000, expected: .safe))
         }
+        // The 2019 series' count decided whether to send the IPI; it never replaced the interrupt mask.
+        // Walkers that count with interrupts on are held back by nothing (20 µs window, as rcu-fallback).
+        add("ppc-count-only", PpcCountedIrqOnProtection.name, LookupWalker.name, .unsafe,
+            harness(storm, PpcCountedIrqOnProtection.name, LookupWalker.name, minimumWindowDelay: 20_000, expected: .unsafe))
         if known.contains("rcu-memb-irq") {
             add("rcu-fallback", "rcu-memb-irq", LookupWalker.name, .safe,
                 harness(storm, "rcu-memb-irq", LookupWalker.name, batchFailRate: 1, minimumWindowDelay: 20_000, expected: .safe))

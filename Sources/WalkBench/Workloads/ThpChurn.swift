@@ -13,11 +13,7 @@ public enum ThpChurn: WorkloadKind {
                                                           cpu: Int, rng: inout SplitMix64) throws {
         let chunk = mm.randomChunk(&rng)
         if try mm.collapse(at: chunk.lowerBound, protection: protection, cpu: cpu) { return }
-        if try mm.split(at: chunk.lowerBound) {
-            // __split_huge_pmd: pmdp_invalidate flushes the huge leaf from TLBs; no table is freed.
-            protection.flushTLBOnly(cpu: cpu)
-            return
-        }
+        if try mm.split(at: chunk.lowerBound, protection: protection, cpu: cpu) { return }
         try mm.populate(chunk, density: workload.density, hugeFraction: workload.hugeFraction, rng: &rng)
     }
 }

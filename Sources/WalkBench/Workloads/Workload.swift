@@ -47,8 +47,14 @@ public protocol WorkloadKind: SendableMetatype {
     static var summary: String { get }
     /// The built-in workload of this kind.
     static var preset: Workload { get }
+    /// False for workloads run only by name (`bench run`'s default selection leaves them out).
+    static var inDefaultSuite: Bool { get }
     static func writerOperation<P: WalkProtection>(mm: AddressSpace, workload: Workload, protection: P,
                                                    cpu: Int, rng: inout SplitMix64) throws
+}
+
+extension WorkloadKind {
+    public static var inDefaultSuite: Bool { true }
 }
 
 extension AddressSpace {

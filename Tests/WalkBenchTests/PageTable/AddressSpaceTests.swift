@@ -94,7 +94,7 @@ import Testing
         #expect(c.hugeLeaves == 2 && c.leaves == 2 && c.tables == 3)
         let sum = c.frameSum
 
-        #expect(try mm.split(at: vma.lowerBound))
+        #expect(try mm.split(at: vma.lowerBound, protection: none, cpu: 0))
         c = mm.census()
         #expect(c.hugeLeaves == 1 && c.leaves == 1 + 512 && c.tables == 4)
         #expect(c.mappedBytes == 4 << 20)
@@ -158,7 +158,7 @@ import Testing
 /// flush, which on x86 (irq-disable) is still a shootdown to the cpumask; nothing cleared → nothing.
 @Suite(.serialized) struct UnmapFlushTests {
     /// CPU 1, a bound thread idling in the mm's cpumask, acking IPIs from its handler until stopped.
-    static func withIdleCPU<R>(_ irq: IrqDisableProtection, _ mm: AddressSpace, _ body: () throws -> R) throws -> R {
+    static func withIdleCPU<P: WalkProtection, R>(_ irq: P, _ mm: AddressSpace, _ body: () throws -> R) throws -> R {
         let ready = Atomic<Bool>(false), stop = Atomic<Bool>(false)
         let t = try CPUThread {
             irq.cpuStarted(1)
