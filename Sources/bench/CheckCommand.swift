@@ -139,6 +139,7 @@ struct CheckCommand: ParsableCommand {
             s.dispatch = v("dispatch")
             s.protectionOptions.batchFailRate = Double(v("batch_fail_rate")) ?? 0
             s.protectionOptions.lazyTLB = LazyTLB(rawValue: v("lazy_tlb")) ?? .off
+            if let ms = Double(v("cpumask_trim_ms")) { s.protectionOptions.cpumaskTrimNanoseconds = UInt64(ms * 1e6) }
             s.windowDelayNanoseconds = UInt64(v("window_delay_ns")) ?? 0
             // Through the spec once: it checks every name against this build's registries.
             do { scenarios.append(try ScenarioSpec(s).scenario()) } catch { throw UsageError(message: "baseline cell \(cell.key.label): \(error)") }
@@ -156,7 +157,7 @@ struct CheckCommand: ParsableCommand {
             cgSetup = RunCommand.CallgrindSetup(valgrind: valgrind, executable: exe, walks: Int(rows.first?.extra("cg_walks") ?? "") ?? Callgrind.defaultWalks)
         }
         return RunCommand.Plan(scenarios: scenarios, timing: scenarios.first?.timing ?? Timing(), reference: nil, counters: .none,
-                               callgrind: cgSetup, oversubscriptionNote: nil, processes: processCount,
+                               callgrind: cgSetup, notes: [], processes: processCount,
                                unstableThreshold: (try comparison.options()).unstableThreshold, arenaHugePages: hugePages,
                                counterNames: [])
     }

@@ -39,7 +39,7 @@ enum Execution {
              + (timeBase.note.map { " (\($0))" } ?? ""))
         let estimate = Double(plan.scenarios.count * plan.timing.repetitions * plan.processes) * (plan.timing.duration + plan.timing.warmup)
         warn("bench: \(plan.scenarios.count) scenarios × \(plan.timing.repetitions) repetitions × \(plan.processes) process\(plan.processes == 1 ? "" : "es"), about \(Int(estimate.rounded(.up))) s of measurement")
-        if let note = plan.oversubscriptionNote { warn("bench: \(note)") }
+        for note in plan.notes { warn("bench: \(note)") }
         for note in plan.counters.notes { warn("bench: counter unavailable, its columns stay empty: \(note)") }
 
         // From here on SIGINT and SIGTERM stop the run between cells; what is finished is written.

@@ -49,6 +49,8 @@ struct RunCommand: ParsableCommand {
     var batchFailRate: String?
     @Option(name: .customLong("lazy-tlb"), help: "Strategies that send TLB shootdowns (irq-disable): off, on, or off,on for both; on = x86's lazy TLB, idle CPUs skipped by flushes that free nothing (default off).")
     var lazyTLB: String?
+    @Option(name: .customLong("cpumask-trim-ms"), parsing: .unconditional, help: "Strategies that update mm_cpumask lazily (irq-disable-rcu), with --lazy-tlb on: least milliseconds between two flushes that trim the cpumask, as should_trim_cpumask (default 1000, the kernel's; 0.001...60000).")
+    var cpumaskTrim: String?
     @Option(name: .customLong("window-delay-ns"), parsing: .unconditional, help: "Spin this long inside each walk before its last table read (validation; needs the oracle; default 0).")
     var windowDelay: String?
     @Option(help: "Counters, comma-separated: PAPI presets or native events (PAPI_TOT_INS, ...), perf::task-clock etc., sde:::walkbench::ipis_sent etc. (see README).")
@@ -165,7 +167,8 @@ struct RunCommand: ParsableCommand {
         /// With --callgrind: what runs each scenario's counted walks.
         var callgrind: CallgrindSetup?
         /// Why some default cells were not planned, if any were not.
-        var oversubscriptionNote: String?
+        /// Said on stderr before measuring: what the selection left out or cannot show.
+        var notes: [String]
         var processes: Int
         var unstableThreshold: Double
         var arenaHugePages: Bool
@@ -300,6 +303,16 @@ struct RunCommand: ParsableCommand {
         }
         let lazyModes = try names(lazyTLB, "lazy-tlb", allowed: LazyTLB.commandLineValues.map(\.rawValue),
                                   default: [LazyTLB.off.rawValue]).map { LazyTLB(rawValue: $0)! }
+        if let cpumaskTrim {
+            guard let ms = Double(cpumaskTrim), ms.isFinite, ms >= 0.001, ms <= 60_000 else {
+                throw ValidationError("--cpumask-trim-ms: \"\(cpumaskTrim)\" is not allowed; use milliseconds from 0.001 to 60000")
+            }
+            let lazily = Strategies.all.filter { $0.cpumaskPolicy == .clearedLazily && $0.sendsTLBShootdowns }.map(\.name)
+            guard strategyNames.contains(where: lazily.contains), lazyModes.contains(where: { $0 != .off }) else {
+                throw ValidationError("--cpumask-trim-ms applies only to the strategies that update mm_cpumask lazily (\(lazily.joined(separator: ", "))) with --lazy-tlb on; not selected")
+            }
+            protectionOptions.cpumaskTrimNanoseconds = UInt64((ms * 1e6).rounded())
+        }
         var windowDelayNanoseconds: UInt64 = 0
         if let windowDelay {
             guard let d = UInt64(windowDelay), d <= 1_000_000 else {
@@ -352,8 +365,15 @@ struct RunCommand: ParsableCommand {
             }
         }
         guard !scenarios.isEmpty else { throw ValidationError("nothing to run: no workloads selected") }
-        let oversubscriptionNote = skippedOversubscribed == 0 ? nil
-            : "\(skippedOversubscribed) default cells skipped: more threads than the \(cpus) CPUs here (ask for them with --readers)"
+        var notes: [String] = []
+        if skippedOversubscribed > 0 {
+            notes.append("\(skippedOversubscribed) default cells skipped: more threads than the \(cpus) CPUs here (ask for them with --readers)")
+        }
+        if let s = scenarios.first(where: \.cpumaskTrimApplies),
+           Double(s.protectionOptions.cpumaskTrimNanoseconds) / 1e9 > timing.duration {
+            notes.append(String(format: "%@ with --lazy-tlb on: a repetition (%.3g s) is shorter than the cpumask trim interval (%.3g s), so each shows at most one trim (cpumask_trims); lengthen --duration or shorten --cpumask-trim-ms to see trimming",
+                                s.strategy, timing.duration, Double(s.protectionOptions.cpumaskTrimNanoseconds) / 1e9))
+        }
         var counterPlan = CounterPlan.none
         var counterNames = try list(counters, "counters")
         let cpuModel = RunEnvironment.capture(withRevision: false).cpuModel
@@ -371,7 +391,7 @@ struct RunCommand: ParsableCommand {
         let reference = self.reference ?? (strategyNames.contains(NoProtection.name) ? NoProtection.name : strategyNames.first)
         return Plan(scenarios: scenarios, timing: timing, reference: reference, counters: counterPlan,
                     callgrind: try callgrindSetup(windowDelay: windowDelayNanoseconds),
-                    oversubscriptionNote: oversubscriptionNote, processes: processCount, unstableThreshold: threshold,
+                    notes: notes, processes: processCount, unstableThreshold: threshold,
                     arenaHugePages: hugePages, counterNames: counterNames ?? [])
     }
 }

@@ -28,6 +28,8 @@ public struct RepetitionResult: Sendable {
     public var ipisSent: UInt64?
     /// IPIs a flush did not send because the target was lazy (nil: lazy TLB off or n/a).
     public var ipisSkippedLazy: UInt64?
+    /// Flushes that trimmed the cpumask (nil: not the clearedLazily policy with lazy TLB on).
+    public var cpumaskTrims: UInt64?
     /// Counter totals over the walker threads, the writer threads, and the process (SDE).
     public var readerCounters = CounterTotals()
     public var writerCounters = CounterTotals()

@@ -119,7 +119,8 @@ public struct Runner: Sendable {
         let lazyWalkers = scenario.lazyWalkers
         // Idle walkers enter lazy TLB mode only where the strategy's flushes look at it.
         let idle = IdlePolicy(nanoseconds: workload.readerIdleNanoseconds,
-                              lazy: P.sendsTLBShootdowns && scenario.protectionOptions.lazyTLB != .off && !foreign)
+                              lazy: P.sendsTLBShootdowns && scenario.protectionOptions.lazyTLB != .off && !foreign,
+                              cpumask: P.cpumaskPolicy)
 
         var threads: [CPUThread] = []
         for cpu in 0..<(readers + writers) {
@@ -143,6 +144,7 @@ public struct Runner: Sendable {
                 control.finishAndWait(cpu: cpu)
                 mm.cpumask.clear(cpu)  // the thread goes away: it runs nothing any more
                 mm.lazyCPUs.clear(cpu)
+                mm.staleCPUs.clear(cpu)
                 protection.cpuStopping(cpu)
             })
         }
@@ -188,6 +190,7 @@ public struct Runner: Sendable {
         m.writerWait = writerWaits
         m.ipisSent = updater.ipisSent
         m.ipisSkippedLazy = updater.ipisSkippedLazy
+        m.cpumaskTrims = updater.cpumaskTrims
         m.gracePeriods = updater.gracePeriods
         m.processCounters.add(processSessions, events: counters.processEvents)
         for i in 0..<readers { m.absorb(readerSlots[i]!) }
@@ -331,17 +334,20 @@ struct IdlePolicy: Sendable {
     /// Lazy TLB mode while idle (x86's enter_lazy_tlb); otherwise the CPU stays a full member of the
     /// cpumask and every shootdown wakes it.
     let lazy: Bool
+    /// What leaving the mm does to the CPU's cpumask bit.
+    let cpumask: CPUMaskPolicy
 
     /// Runs the idle task on `cpu` (interrupts enabled) until the idle time has passed. A lazy CPU
-    /// that takes a flush IPI switches to init_mm, as flush_tlb_func does, so later flushes need not
-    /// reach it; it rejoins the mm before its next walk. (The local flush the kernel owes on return
-    /// for skipped flushes costs nothing here: there is no TLB.) Never inlined: the idle path stays
-    /// out of the specialised walk loops.
+    /// that takes a flush IPI switches to init_mm, as flush_tlb_func does. Under clearedAtSwitch that
+    /// takes its bit out of the cpumask at once; under clearedLazily the bit stays (the CPU is "stale":
+    /// skipped by TLB-only flushes) until a further flush IPI finds the mm not loaded. It rejoins the
+    /// mm before its next walk. (The local flush the kernel owes on return for skipped flushes costs
+    /// nothing here: there is no TLB.) Never inlined: the idle path stays out of the specialised walk loops.
     @inline(never)
     func run(cpu: Int, mm: AddressSpace) {
         if lazy { mm.lazyCPUs.set(cpu) }
         // Counted from after the lazy mark: an IPI handled since then found this CPU lazy.
-        let ipisBefore = wb_ipi_taken_here()
+        var ipisSeen = wb_ipi_taken_here()
         var loaded = true
         var deadline = timespec()
         clock_gettime(CLOCK_MONOTONIC, &deadline)
@@ -349,16 +355,29 @@ struct IdlePolicy: Sendable {
         deadline.tv_sec += Int(nanoseconds / 1_000_000_000) + total / 1_000_000_000
         deadline.tv_nsec = total % 1_000_000_000
         while true {
-            if lazy && loaded && wb_ipi_taken_here() != ipisBefore {
-                mm.cpumask.clear(cpu)
-                mm.lazyCPUs.clear(cpu)
-                loaded = false
+            if lazy && wb_ipi_taken_here() != ipisSeen {
+                ipisSeen = wb_ipi_taken_here()
+                if loaded {
+                    // switch_mm_irqs_off(NULL, &init_mm): no longer lazy in this mm.
+                    mm.lazyCPUs.clear(cpu)
+                    if cpumask == .clearedLazily { mm.staleCPUs.set(cpu) } else { mm.cpumask.clear(cpu) }
+                    loaded = false
+                } else if cpumask == .clearedLazily && mm.staleCPUs.contains(cpu) {
+                    // A later flush found the mm not loaded here: the bit goes now.
+                    mm.cpumask.clear(cpu)
+                    mm.staleCPUs.clear(cpu)
+                }
             }
             // An IPI (the only signal a CPU thread takes) ends the sleep early; its handler has acked it.
             if clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nil) != EINTR { break }
         }
         guard lazy else { return }
-        if loaded { mm.lazyCPUs.clear(cpu) } else { mm.switchIn(cpu: cpu) }
+        if loaded {
+            mm.lazyCPUs.clear(cpu)
+        } else {
+            mm.staleCPUs.clear(cpu)
+            mm.switchIn(cpu: cpu)
+        }
     }
 }
 

@@ -56,6 +56,11 @@ public struct Scenario: Sendable {
     /// True when the strategy sends TLB shootdowns, so the lazy-TLB option changes what it does.
     public var lazyTLBApplies: Bool { Strategies.all.first { $0.name == strategy }?.sendsTLBShootdowns ?? false }
     public var batchFailRateApplies: Bool { Strategies.all.first { $0.name == strategy }?.batchesTables ?? false }
+    /// True when the strategy updates mm_cpumask lazily and lazy TLB is on, so the trim interval matters.
+    public var cpumaskTrimApplies: Bool {
+        lazyTLBApplies && protectionOptions.lazyTLB != .off
+            && Strategies.all.first { $0.name == strategy }?.cpumaskPolicy == .clearedLazily
+    }
 }
 
 public struct Timing: Sendable, Hashable {

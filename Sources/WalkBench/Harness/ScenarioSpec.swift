@@ -28,6 +28,7 @@ public struct ScenarioSpec: Codable, Sendable, Hashable {
     public var batchFailRate: Double
     public var lazyTLB: String
     public var windowDelayNanoseconds: UInt64
+    public var cpumaskTrimNanoseconds: UInt64
 
     public init(_ s: Scenario) {
         geometry = s.geometry.name
@@ -54,6 +55,7 @@ public struct ScenarioSpec: Codable, Sendable, Hashable {
         seed = s.seed
         batchFailRate = s.protectionOptions.batchFailRate
         lazyTLB = s.protectionOptions.lazyTLB.rawValue
+        cpumaskTrimNanoseconds = s.protectionOptions.cpumaskTrimNanoseconds
         windowDelayNanoseconds = s.windowDelayNanoseconds
     }
 
@@ -87,7 +89,8 @@ public struct ScenarioSpec: Codable, Sendable, Hashable {
                          oracle: oracle, walkOptions: WalkOptions(span: span, takeReference: takeReference, extraWork: extraWork),
                          timing: Timing(duration: duration, warmup: warmup, repetitions: repetitions, batch: batch), seed: seed)
         s.dispatch = dispatch
-        s.protectionOptions = ProtectionOptions(batchFailRate: batchFailRate, lazyTLB: lazy)
+        s.protectionOptions = ProtectionOptions(batchFailRate: batchFailRate, lazyTLB: lazy,
+                                                cpumaskTrimNanoseconds: cpumaskTrimNanoseconds)
         s.windowDelayNanoseconds = windowDelayNanoseconds
         return s
     }

@@ -15,6 +15,9 @@ public final class AddressSpace: @unchecked Sendable {
     public let cpumask: CPUMask
     /// CPUs in lazy TLB mode on this mm: idle, the mm still loaded, skipped by flushes that free no table.
     public let lazyCPUs: CPUMask
+    /// CPUs still in the cpumask that no longer have the mm loaded (CPUMaskPolicy.clearedLazily only):
+    /// TLB-only flushes skip them until a trim.
+    public let staleCPUs = CPUMask()
     public let pageRefs: PageRefs
     /// The mapped regions, fixed after set-up; walkers pick their addresses inside them.
     public private(set) var vmas: [Range<UInt64>] = []

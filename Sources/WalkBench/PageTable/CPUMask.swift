@@ -48,6 +48,13 @@ public final class CPUMask: @unchecked Sendable {
         return (outside, inside)
     }
 
+    /// `cpus` split into those not in `mask` and those in it (one read of each bit).
+    public static func partition(_ cpus: [Int], by mask: CPUMask) -> (outside: [Int], inside: [Int]) {
+        var outside: [Int] = [], inside: [Int] = []
+        for c in cpus { if mask.contains(c) { inside.append(c) } else { outside.append(c) } }
+        return (outside, inside)
+    }
+
     private static func append(_ bits: UInt64, word: Int, to cpus: inout [Int]) {
         var bits = bits
         while bits != 0 {

@@ -8,7 +8,9 @@ import Synchronization
 /// The grace period of the strategies whose walkers only mask interrupts but whose tables are RCU-freed
 /// (irq-disable-rcu, the powerpc family): a thread that takes the queued tables, sends an IPI
 /// round to every CPU and waits for every ack (synchronize_rcu where an IRQ-off region is a read-side
-/// section), then frees them. Owned by the strategy, which stops and joins it.
+/// section), then frees them. Idle CPUs are in an extended quiescent state, as RCU's dynticks idle:
+/// the round skips them (they are neither woken nor, under lazy TLB, mistaken for flush targets).
+/// Owned by the strategy, which stops and joins it.
 final class GracePeriodReclaimer: @unchecked Sendable {
     // @unchecked Sendable: `queued` is behind its lock; the flags are atomics.
     let interrupts: InterruptDomain
@@ -21,6 +23,8 @@ final class GracePeriodReclaimer: @unchecked Sendable {
     private let inFlight = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
     private var thread: CPUThread?
+    /// Per CPU: 1 while it idles (enterIdle to exitIdle).
+    private let idle: PerCPUCounters
     let gracePeriods = Locked(Histogram<UInt64>(highestTrackableValue: 1 << 46, numberOfSignificantValueDigits: .three))
 
     init(interrupts: InterruptDomain, pool: TablePool, cpus: Int, timeBase: TimeBase) {
@@ -29,6 +33,17 @@ final class GracePeriodReclaimer: @unchecked Sendable {
         cpu = cpus
         everyCPU = Array(0..<cpus)
         self.timeBase = timeBase
+        idle = PerCPUCounters(cpuCount: cpus)
+    }
+
+    /// The CPU's walks are over until exitIdle.
+    func enterIdle(_ cpu: Int) { idle[cpu].store(1, ordering: .releasing) }
+
+    /// Pairs with the fence in the round: either the round saw this CPU busy and waits for it, or the
+    /// CPU's next walk, after this fence, sees every unlink made before the round began.
+    func exitIdle(_ cpu: Int) {
+        idle[cpu].store(0, ordering: .relaxed)
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
     }
 
     /// call_rcu for a gather's tables.
@@ -49,8 +64,10 @@ final class GracePeriodReclaimer: @unchecked Sendable {
                 usleep(50)
                 continue
             }
-            // One grace period covers everything queued before it began.
-            interrupts.interruptAndWait(everyCPU, from: cpu)
+            // One grace period covers everything queued before it began. The fence orders the unlinks
+            // (made before `queue`) before the idle flags are read.
+            atomicMemoryFence(ordering: .sequentiallyConsistent)
+            interrupts.interruptAndWait(everyCPU.filter { idle[$0].load(ordering: .relaxed) == 0 }, from: cpu)
             let now = timeBase.now()
             for w in work {
                 for t in w.tables { pool.free(t) }

@@ -34,7 +34,7 @@ public final class IrqDisableProtection: InterruptDriven {
     public init(_ context: ProtectionContext) throws {
         interrupts = try InterruptDomain(cpuCount: context.cpuCount)
         mm = context.mm
-        shootdown = Shootdown(interrupts: interrupts, mm: context.mm, lazyTLB: context.options.lazyTLB)
+        shootdown = Shootdown(interrupts: interrupts, mm: context.mm, options: context.options, policy: Self.cpumaskPolicy)
     }
 
     @inline(__always) public func beginWalk(cpu: Int) { interrupts.irqDisable(cpu) }

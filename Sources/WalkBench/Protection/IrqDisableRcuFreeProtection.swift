@@ -28,11 +28,14 @@ import Synchronization
 public final class IrqDisableRcuFreeProtection: InterruptDriven {
     public static let name = "irq-disable-rcu"
     /// Bumped when what this strategy measures changes meaning; `bench compare` never compares across revisions.
-    public static let revision = 1
+    /// 2: x86's lazy cpumask (209954cbc7d0) with --lazy-tlb on.
+    public static let revision = 2
     public static let summary = "irq-disable's walkers and shootdown; tables freed after a grace period IRQ-off walkers hold off (x86 6.15+, PARAVIRT guests)"
     public static let kernel = "x86-64 from 6.15 (as reported) and x86 guests with PARAVIRT TLB flush on any version: the shootdown for the flush, tables freed through tlb_remove_table → call_rcu, an IRQ-off walker holding off the grace period"
     public static let guaranteesSafety = true
     public static let sendsTLBShootdowns = true
+    /// The kernels this stands for update mm_cpumask lazily.
+    public static let cpumaskPolicy = CPUMaskPolicy.clearedLazily
 
     public let interrupts: InterruptDomain
     private let gather = PendingTables()
@@ -42,7 +45,7 @@ public final class IrqDisableRcuFreeProtection: InterruptDriven {
     public init(_ context: ProtectionContext) throws {
         // One CPU more than the run's: the reclaimer's, which only sends.
         interrupts = try InterruptDomain(cpuCount: context.cpuCount + 1)
-        shootdown = Shootdown(interrupts: interrupts, mm: context.mm, lazyTLB: context.options.lazyTLB)
+        shootdown = Shootdown(interrupts: interrupts, mm: context.mm, options: context.options, policy: Self.cpumaskPolicy)
         reclaimer = GracePeriodReclaimer(interrupts: interrupts, pool: context.mm.pool, cpus: context.cpuCount,
                                          timeBase: context.timeBase)
         try reclaimer.start()
@@ -65,12 +68,15 @@ public final class IrqDisableRcuFreeProtection: InterruptDriven {
 
     public func flushTLBOnly(cpu: Int) { shootdown.tlbOnly(from: cpu) }
 
+    public func enterIdle(cpu: Int) { reclaimer.enterIdle(cpu) }
+    public func exitIdle(cpu: Int) { reclaimer.exitIdle(cpu) }
+
     /// rcu_barrier: returns once every table queued so far is freed.
     public func drain() { reclaimer.drain() }
 
     public func updaterCounters() -> UpdaterCounters {
         UpdaterCounters(ipisSent: shootdown.ipisSent, ipisSkippedLazy: shootdown.ipisSkippedLazy,
-                        gracePeriods: reclaimer.gracePeriods.withLock { $0 })
+                        gracePeriods: reclaimer.gracePeriods.withLock { $0 }, cpumaskTrims: shootdown.cpumaskTrims)
     }
 
     public func resetUpdaterCounters() {

@@ -15,11 +15,14 @@ public protocol PowerpcStrategy: InterruptDriven {
 }
 
 extension PowerpcStrategy {
+    public static var cpumaskPolicy: CPUMaskPolicy { .neverCleared }
     public var interrupts: InterruptDomain { powerpc.interrupts }
     public func retire(_ table: TableIndex, cpu: Int) { powerpc.gather.add(table) }
     /// tlb_finish_mmu: tlbie needs no IPI; the gathered tables go to call_rcu.
     public func flush(cpu: Int) { if let tables = powerpc.gather.takeAll() { powerpc.reclaimer.queue(tables) } }
     public func drain() { powerpc.reclaimer.drain() }
+    public func enterIdle(cpu: Int) { powerpc.reclaimer.enterIdle(cpu) }
+    public func exitIdle(cpu: Int) { powerpc.reclaimer.exitIdle(cpu) }
 
     /// `ipis_sent` counts the serialize IPIs; the grace periods are counted apart.
     public func updaterCounters() -> UpdaterCounters {

@@ -36,6 +36,7 @@ public enum Strategies {
         public let batchesTables: Bool
         public let revision: Int
         public let inDefaultSuite: Bool
+        public let cpumaskPolicy: CPUMaskPolicy
     }
 
     public static let all: [Info] = {
@@ -45,7 +46,7 @@ public enum Strategies {
                 infos.append(Info(name: P.name, summary: P.summary, kernel: P.kernel, guaranteesSafety: P.guaranteesSafety,
                                   validationOnly: P.validationOnly, sendsTLBShootdowns: P.sendsTLBShootdowns,
                                   batchesTables: P.batchesTables, revision: P.revision,
-                                  inDefaultSuite: P.inDefaultSuite))
+                                  inDefaultSuite: P.inDefaultSuite, cpumaskPolicy: P.cpumaskPolicy))
             }
         }
         var c = Collect()

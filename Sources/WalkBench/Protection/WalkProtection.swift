@@ -29,6 +29,8 @@ public protocol WalkProtection: AnyObject, Sendable {
     static var validationOnly: Bool { get }
     /// False for families run only by name (see the default below).
     static var inDefaultSuite: Bool { get }
+    /// Who stays in mm_cpumask: the architecture's and kernel version's rule.
+    static var cpumaskPolicy: CPUMaskPolicy { get }
     /// True if the strategy's free is x86's TLB-shootdown IPI, so it also sends IPIs for flushes that
     /// free nothing, and the lazy-TLB option (`ProtectionOptions.lazyTLB`) changes what it does.
     static var sendsTLBShootdowns: Bool { get }
@@ -86,6 +88,7 @@ extension WalkProtection {
     /// True if the strategy is in `bench run`'s default selection. The powerpc family stands for another
     /// architecture's history and is run by name, so the default suite stays near a minute.
     public static var inDefaultSuite: Bool { !validationOnly }
+    public static var cpumaskPolicy: CPUMaskPolicy { .clearedAtSwitch }
     public func retireDeferred(_ table: TableIndex, cpu: Int) {
         retire(table, cpu: cpu)
         flush(cpu: cpu)
@@ -128,11 +131,15 @@ public struct UpdaterCounters: Sendable {
     public var ipisSkippedLazy: UInt64?
     /// Grace periods: call_rcu to callback, in timer ticks.
     public var gracePeriods: Histogram<UInt64>?
+    /// Flushes that trimmed the cpumask (clearedLazily with lazy TLB on; nil where that does not apply).
+    public var cpumaskTrims: UInt64?
 
-    public init(ipisSent: UInt64? = nil, ipisSkippedLazy: UInt64? = nil, gracePeriods: Histogram<UInt64>? = nil) {
+    public init(ipisSent: UInt64? = nil, ipisSkippedLazy: UInt64? = nil, gracePeriods: Histogram<UInt64>? = nil,
+                cpumaskTrims: UInt64? = nil) {
         self.ipisSent = ipisSent
         self.ipisSkippedLazy = ipisSkippedLazy
         self.gracePeriods = gracePeriods
+        self.cpumaskTrims = cpumaskTrims
     }
 }
 
@@ -143,11 +150,32 @@ public struct ProtectionOptions: Sendable, Hashable {
     public var batchFailRate: Double
     /// Strategies that send TLB shootdowns: whether idle CPUs keep the mm loaded lazily (see LazyTLB).
     public var lazyTLB: LazyTLB
+    /// Strategies whose cpumask policy is `clearedLazily`, with lazy TLB on: the least time between two
+    /// flushes that trim the cpumask (the kernel's is one second).
+    public var cpumaskTrimNanoseconds: UInt64
 
-    public init(batchFailRate: Double = 0, lazyTLB: LazyTLB = .off) {
+    public static let defaultCPUMaskTrimNanoseconds: UInt64 = 1_000_000_000
+
+    public init(batchFailRate: Double = 0, lazyTLB: LazyTLB = .off,
+                cpumaskTrimNanoseconds: UInt64 = ProtectionOptions.defaultCPUMaskTrimNanoseconds) {
         self.batchFailRate = batchFailRate
         self.lazyTLB = lazyTLB
+        self.cpumaskTrimNanoseconds = cpumaskTrimNanoseconds
     }
+}
+
+/// When a CPU's bit leaves mm_cpumask. It matters where CPUs stop running the mm: with lazy TLB on,
+/// an idle walker that takes a flush IPI switches to init_mm.
+public enum CPUMaskPolicy: String, Sendable, Hashable {
+    /// x86 before 209954cbc7d0 ("x86/mm/tlb: Update mm_cpumask lazily", late 2024): switch_mm clears
+    /// the bit of the mm the CPU leaves.
+    case clearedAtSwitch = "cleared-at-switch"
+    /// x86 since 209954cbc7d0: the bit stays when the CPU leaves; the first flush IPI that finds the mm
+    /// not loaded clears it (flush_tlb_func). TLB-only flushes skip such CPUs, except that at most once
+    /// per trim interval (should_trim_cpumask: a second) one is sent to them too, so they leave.
+    case clearedLazily = "cleared-lazily"
+    /// powerpc: bits are only ever set; a CPU that once ran the mm receives every broadcast IPI.
+    case neverCleared = "never-cleared"
 }
 
 /// What a CPU does with the mm when it goes idle, and whom a flush interrupts.

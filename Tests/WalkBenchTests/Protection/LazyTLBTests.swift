@@ -100,7 +100,7 @@ import Testing
         let idler = try CPUThread {
             mm.switchIn(cpu: 0)
             protection.cpuStarted(0)
-            IdlePolicy(nanoseconds: 1_000_000_000, lazy: true).run(cpu: 0, mm: mm)
+            IdlePolicy(nanoseconds: 1_000_000_000, lazy: true, cpumask: .clearedAtSwitch).run(cpu: 0, mm: mm)
             rejoined.store(mm.cpumask.contains(0) && !mm.lazyCPUs.contains(0), ordering: .relaxed)
             protection.cpuStopping(0)
             mm.cpumask.clear(0)
@@ -156,5 +156,78 @@ import Testing
         #expect((on + off).allSatisfy { $0.uafDetected == 0 })
         #expect(on.contains { ($0.ipisSkippedLazy ?? 0) > 0 }, "an idle walker is lazy most of the time: some zap must skip it")
         #expect(off.allSatisfy { $0.ipisSkippedLazy == nil })
+    }
+}
+
+/// x86's lazy mm_cpumask (209954cbc7d0), irq-disable-rcu's policy: a lazy CPU that takes a freeing
+/// flush switches to init_mm but keeps its bit; TLB-only flushes skip it until one trims the cpumask
+/// (at most once per interval), and that flush's IPI takes the bit out.
+@Suite(.serialized) struct LazyCPUMaskTests {
+    /// CPU 0 idles lazily for up to 3 s; CPU 1 frees a table (CPU 0 takes the IPI and switches away),
+    /// waits `pause`, then zaps leaves (a TLB-only flush). Returns what CPU 1 saw, in words.
+    static func run(trimInterval: UInt64, pause: Double) throws -> [String] {
+        let (mm, _, vma) = try AddressSpaceTests.makeSpace(.x86_64_4level, bytes: 8 << 20)
+        var rng = SplitMix64(seed: 8)
+        try mm.populate(vma, density: 1, hugeFraction: 0, rng: &rng)
+        let options = ProtectionOptions(lazyTLB: .on, cpumaskTrimNanoseconds: trimInterval)
+        let protection = try IrqDisableRcuFreeProtection(ProtectionContext(mm: mm, cpuCount: 2, options: options))
+        let idler = try CPUThread {
+            mm.switchIn(cpu: 0)
+            protection.cpuStarted(0)
+            protection.enterIdle(cpu: 0)  // as the runner does: idle is a quiescent state for the grace period
+            IdlePolicy(nanoseconds: 3_000_000_000, lazy: true, cpumask: .clearedLazily).run(cpu: 0, mm: mm)
+            protection.exitIdle(cpu: 0)
+            protection.cpuStopping(0)
+            mm.cpumask.clear(0)
+        }
+        let log = Mutex<[String]>([])
+        let writer = try CPUThread {
+            mm.switchIn(cpu: 1)
+            protection.cpuStarted(1)
+            func waitFor(_ what: String, _ done: () -> Bool) {
+                let until = TimeBase.monotonicNanoseconds() + 2_500_000_000
+                while !done() && TimeBase.monotonicNanoseconds() < until { sched_yield() }
+                if !done() { log.withLock { $0.append("timed out waiting for \(what)") } }
+            }
+            waitFor("CPU 0 to go lazy") { mm.lazyCPUs.contains(0) }
+            let coverage = mm.geometry.pteTableCoverage
+            do {
+                _ = try mm.lock.withWriteLock {
+                    try mm.unmap(vma.lowerBound..<(vma.lowerBound + coverage), protection: protection, cpu: 1)
+                }
+                waitFor("CPU 0 to switch away") { mm.staleCPUs.contains(0) }
+                log.withLock { $0.append("after the free: in the cpumask \(mm.cpumask.contains(0))") }
+                Runner.sleep(seconds: pause)
+                try mm.lock.withWriteLock {
+                    try mm.zapLeaves((vma.lowerBound + coverage)..<(vma.lowerBound + 2 * coverage), protection: protection, cpu: 1)
+                }
+                let c = protection.updaterCounters()
+                if c.ipisSent == 2 { waitFor("CPU 0 to leave the cpumask") { !mm.cpumask.contains(0) } }
+                log.withLock {
+                    $0.append("after the zap: \(c.ipisSent!) sent, \(c.ipisSkippedLazy!) skipped, \(c.cpumaskTrims!) trims, in the cpumask \(mm.cpumask.contains(0))")
+                }
+            } catch {
+                log.withLock { $0.append("writer failed: \(error)") }
+            }
+            protection.cpuStopping(1)
+        }
+        writer.join()
+        idler.join()
+        protection.drain()
+        return log.withLock { $0 }
+    }
+
+    @Test func aCPUThatSwitchedAwayKeepsItsBitAndIsSkippedUntilATrim() throws {
+        #expect(try Self.run(trimInterval: 3_600_000_000_000, pause: 0) == [
+            "after the free: in the cpumask true",
+            "after the zap: 1 sent, 1 skipped, 0 trims, in the cpumask true",
+        ])
+    }
+
+    @Test func aTrimmingFlushTakesTheBitOut() throws {
+        #expect(try Self.run(trimInterval: 1_000_000, pause: 0.005) == [
+            "after the free: in the cpumask true",
+            "after the zap: 2 sent, 0 skipped, 1 trims, in the cpumask false",
+        ])
     }
 }
