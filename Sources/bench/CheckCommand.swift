@@ -139,6 +139,7 @@ struct CheckCommand: ParsableCommand {
             s.dispatch = v("dispatch")
             s.protectionOptions.batchFailRate = Double(v("batch_fail_rate")) ?? 0
             s.protectionOptions.lazyTLB = LazyTLB(rawValue: v("lazy_tlb")) ?? .off
+            s.protectionOptions.ptReclaim = v("pt_reclaim") == "on"
             if let ms = Double(v("cpumask_trim_ms")) { s.protectionOptions.cpumaskTrimNanoseconds = UInt64(ms * 1e6) }
             s.windowDelayNanoseconds = UInt64(v("window_delay_ns")) ?? 0
             // Through the spec once: it checks every name against this build's registries.

@@ -49,6 +49,8 @@ struct RunCommand: ParsableCommand {
     var batchFailRate: String?
     @Option(name: .customLong("lazy-tlb"), help: "Strategies that send TLB shootdowns (irq-disable): off, on, or off,on for both; on = x86's lazy TLB, idle CPUs skipped by flushes that free nothing (default off).")
     var lazyTLB: String?
+    @Flag(name: .customLong("pt-reclaim"), help: "RCU strategies (rcu-*): CONFIG_PT_RECLAIM (x86-64, 6.14+): MADV_DONTNEED frees the PTE tables it empties, and a failed batch allocation frees each table through call_rcu instead of the sync IPI.")
+    var ptReclaim = false
     @Option(name: .customLong("cpumask-trim-ms"), parsing: .unconditional, help: "Strategies that update mm_cpumask lazily (irq-disable-rcu), with --lazy-tlb on: least milliseconds between two flushes that trim the cpumask, as should_trim_cpumask (default 1000, the kernel's; 0.001...60000).")
     var cpumaskTrim: String?
     @Option(name: .customLong("window-delay-ns"), parsing: .unconditional, help: "Spin this long inside each walk before its last table read (validation; needs the oracle; default 0).")
@@ -303,6 +305,13 @@ struct RunCommand: ParsableCommand {
         }
         let lazyModes = try names(lazyTLB, "lazy-tlb", allowed: LazyTLB.commandLineValues.map(\.rawValue),
                                   default: [LazyTLB.off.rawValue]).map { LazyTLB(rawValue: $0)! }
+        if ptReclaim {
+            let batching = Strategies.all.filter(\.batchesTables).map(\.name)
+            guard strategyNames.contains(where: batching.contains) else {
+                throw ValidationError("--pt-reclaim applies only to the strategies that batch tables for RCU (\(batching.joined(separator: ", "))); none is selected")
+            }
+            protectionOptions.ptReclaim = true
+        }
         if let cpumaskTrim {
             guard let ms = Double(cpumaskTrim), ms.isFinite, ms >= 0.001, ms <= 60_000 else {
                 throw ValidationError("--cpumask-trim-ms: \"\(cpumaskTrim)\" is not allowed; use milliseconds from 0.001 to 60000")
@@ -350,7 +359,10 @@ struct RunCommand: ParsableCommand {
                                 scenario.dispatch = d
                                 scenario.protectionOptions = protectionOptions
                                 // Recorded as n/a, and run as 0, where the strategy has no batches to fail.
-                                if !scenario.batchFailRateApplies { scenario.protectionOptions.batchFailRate = 0 }
+                                if !scenario.batchFailRateApplies {
+                                    scenario.protectionOptions.batchFailRate = 0
+                                    scenario.protectionOptions.ptReclaim = false
+                                }
                                 scenario.windowDelayNanoseconds = windowDelayNanoseconds
                                 // One cell per lazy-TLB mode only where the strategy's flushes look at it.
                                 for lazy in scenario.lazyTLBApplies ? lazyModes : [.off] {

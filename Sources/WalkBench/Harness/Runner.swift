@@ -77,6 +77,7 @@ public struct Runner: Sendable {
         progress: (Int) -> Void
     ) throws -> [RepetitionResult] {
         let mm = try Self.buildAddressSpace(scenario, clock: timeBase)
+        mm.reclaimsEmptyPTETables = scenario.protectionOptions.ptReclaim && scenario.batchFailRateApplies
         // Walkers are CPUs 0..<readers; with the oracle on each raises its flag while a walk is open.
         if scenario.oracle { mm.pool.watchedCPUs.store(scenario.readers, ordering: .relaxed) }
         // One CPU more than the threads: the controller's, for tear-down.

@@ -42,7 +42,8 @@ public struct Scenario: Sendable {
     public var label: String {
         let lazy = lazyTLBApplies && protectionOptions.lazyTLB != .off ? " lazy-tlb=\(protectionOptions.lazyTLB.rawValue)" : ""
         let hooks = dispatch == Dispatch.none ? "" : "/" + dispatch
-        return "\(workload.name) \(strategy)\(lazy) \(walker)\(hooks) r\(readers) w\(writers) \(geometry.name)"
+        let reclaim = batchFailRateApplies && protectionOptions.ptReclaim ? " pt-reclaim" : ""
+        return "\(workload.name) \(strategy)\(lazy)\(reclaim) \(walker)\(hooks) r\(readers) w\(writers) \(geometry.name)"
     }
 
     /// The revisions of the strategy, walker and workload kind: rows of different revisions measure

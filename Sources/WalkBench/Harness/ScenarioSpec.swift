@@ -29,6 +29,7 @@ public struct ScenarioSpec: Codable, Sendable, Hashable {
     public var lazyTLB: String
     public var windowDelayNanoseconds: UInt64
     public var cpumaskTrimNanoseconds: UInt64
+    public var ptReclaim: Bool
 
     public init(_ s: Scenario) {
         geometry = s.geometry.name
@@ -56,6 +57,7 @@ public struct ScenarioSpec: Codable, Sendable, Hashable {
         batchFailRate = s.protectionOptions.batchFailRate
         lazyTLB = s.protectionOptions.lazyTLB.rawValue
         cpumaskTrimNanoseconds = s.protectionOptions.cpumaskTrimNanoseconds
+        ptReclaim = s.protectionOptions.ptReclaim
         windowDelayNanoseconds = s.windowDelayNanoseconds
     }
 
@@ -90,7 +92,7 @@ public struct ScenarioSpec: Codable, Sendable, Hashable {
                          timing: Timing(duration: duration, warmup: warmup, repetitions: repetitions, batch: batch), seed: seed)
         s.dispatch = dispatch
         s.protectionOptions = ProtectionOptions(batchFailRate: batchFailRate, lazyTLB: lazy,
-                                                cpumaskTrimNanoseconds: cpumaskTrimNanoseconds)
+                                                cpumaskTrimNanoseconds: cpumaskTrimNanoseconds, ptReclaim: ptReclaim)
         s.windowDelayNanoseconds = windowDelayNanoseconds
         return s
     }

@@ -18,6 +18,8 @@ public final class AddressSpace: @unchecked Sendable {
     /// CPUs still in the cpumask that no longer have the mm loaded (CPUMaskPolicy.clearedLazily only):
     /// TLB-only flushes skip them until a trim.
     public let staleCPUs = CPUMask()
+    /// PT_RECLAIM: MADV_DONTNEED frees the PTE tables it empties. Set before writers start.
+    public var reclaimsEmptyPTETables = false
     public let pageRefs: PageRefs
     /// The mapped regions, fixed after set-up; walkers pick their addresses inside them.
     public private(set) var vmas: [Range<UInt64>] = []

@@ -90,12 +90,14 @@ extension AddressSpace {
     }
 
     /// MADV_DONTNEED (zap_page_range_single): clears the leaves in `range` (splitting huge leaves it
-    /// cuts) but keeps every table, even emptied ones, so the flush that follows frees nothing.
+    /// cuts) but keeps every table, even emptied ones, so the flush that follows frees nothing; with
+    /// PT_RECLAIM (`reclaimsEmptyPTETables`) the PTE tables it empties are unlinked and freed, and the
+    /// flush frees them.
     public func zapLeaves<P: WalkProtection>(_ range: Range<UInt64>, protection: P, cpu: Int) throws {
         var retired = 0
         try zap(root, level: 0, range.lowerBound, range.upperBound, freeTables: false, protection: protection, cpu: cpu,
                 retired: &retired)
-        protection.flushTLBOnly(cpu: cpu)
+        if retired > 0 { protection.flush(cpu: cpu) } else { protection.flushTLBOnly(cpu: cpu) }
     }
 
     private func zap<P: WalkProtection>(_ t: TableIndex, level: Int, _ lo: UInt64, _ hi: UInt64, freeTables: Bool,
@@ -111,7 +113,9 @@ extension AddressSpace {
                 let child = e.tableIndex
                 try zap(child, level: level + 1, addr, end, freeTables: freeTables, protection: protection, cpu: cpu,
                         retired: &retired)
-                if freeTables && pool.liveCount(child) == 0 {
+                // PT_RECLAIM frees only PTE tables, and only those MADV_DONTNEED emptied.
+                let reclaim = !freeTables && reclaimsEmptyPTETables && level + 1 == lastLevel
+                if (freeTables || reclaim) && pool.liveCount(child) == 0 {
                     // pXd_clear, then hand the page to the strategy (tlb_remove_table / pte_free_tlb).
                     pool.storeRelaxed(t, slot, .empty)
                     pool.adjustLiveCount(t, by: -1)

@@ -11,7 +11,7 @@
 ///
 /// Why not the alternative: munmap and split cost no IPI at all and walkers pay only the mask; the
 /// price moved into the walkers' callers, which must tolerate a pmd that changes under them.
-public final class Ppc58Protection: PowerpcStrategy {
+public final class Ppc58Protection: BroadcastInvalidation {
     public static let name = "ppc-5.8"
     /// Bumped when what this strategy measures changes meaning; `bench compare` never compares across revisions.
     public static let revision = 1
@@ -20,14 +20,14 @@ public final class Ppc58Protection: PowerpcStrategy {
     public static let guaranteesSafety = true
     public static let inDefaultSuite = false
 
-    public let powerpc: PowerpcPageTables
+    public let shared: BroadcastInvalidationState
 
-    public init(_ context: ProtectionContext) throws { powerpc = try PowerpcPageTables(context) }
+    public init(_ context: ProtectionContext) throws { shared = try BroadcastInvalidationState(context) }
 
     @inline(__always) public func beginWalk(cpu: Int) { interrupts.irqDisable(cpu) }
     @inline(__always) public func endWalk(cpu: Int) { interrupts.irqEnable(cpu) }
 
     public func hugePMDChanged(_ change: HugePMDChange, cpu: Int) {
-        if change == .collapsed { powerpc.serialize(from: cpu) }
+        if change == .collapsed { shared.serialize(from: cpu) }
     }
 }

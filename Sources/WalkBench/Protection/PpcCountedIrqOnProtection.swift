@@ -11,7 +11,7 @@ import Synchronization
 /// holds the count.
 ///
 /// Why not the alternative: it is the alternative, shown failing.
-public final class PpcCountedIrqOnProtection: PowerpcStrategy {
+public final class PpcCountedIrqOnProtection: BroadcastInvalidation {
     public static let name = "ppc-counted-irq-on"
     /// Bumped when what this strategy measures changes meaning; `bench compare` never compares across revisions.
     public static let revision = 1
@@ -20,10 +20,10 @@ public final class PpcCountedIrqOnProtection: PowerpcStrategy {
     public static let guaranteesSafety = false
     public static let validationOnly = true
 
-    public let powerpc: PowerpcPageTables
+    public let shared: BroadcastInvalidationState
     private let walkers = PerCPUCounters(cpuCount: 1)
 
-    public init(_ context: ProtectionContext) throws { powerpc = try PowerpcPageTables(context) }
+    public init(_ context: ProtectionContext) throws { shared = try BroadcastInvalidationState(context) }
 
     @inline(__always) public func beginWalk(cpu: Int) {
         walkers[0].wrappingAdd(1, ordering: .relaxed)
@@ -37,6 +37,6 @@ public final class PpcCountedIrqOnProtection: PowerpcStrategy {
 
     public func hugePMDChanged(_ change: HugePMDChange, cpu: Int) {
         atomicMemoryFence(ordering: .sequentiallyConsistent)
-        if walkers[0].load(ordering: .relaxed) != 0 { powerpc.serialize(from: cpu) }
+        if walkers[0].load(ordering: .relaxed) != 0 { shared.serialize(from: cpu) }
     }
 }

@@ -17,7 +17,7 @@ import Synchronization
 /// Why not the alternative: rounds fall to the huge PMD changes that meet a running walker, so idle
 /// vCPUs are no longer woken per PMD; every walk pays an atomic on one shared line and two full fences
 /// on top of the mask, which on many CPUs is the contention Peter Zijlstra objected to.
-public final class PpcSerializeCountedProtection: PowerpcStrategy {
+public final class PpcSerializeCountedProtection: BroadcastInvalidation {
     public static let name = "ppc-serialize-counted"
     /// Bumped when what this strategy measures changes meaning; `bench compare` never compares across revisions.
     public static let revision = 1
@@ -26,10 +26,10 @@ public final class PpcSerializeCountedProtection: PowerpcStrategy {
     public static let guaranteesSafety = true
     public static let inDefaultSuite = false
 
-    public let powerpc: PowerpcPageTables
+    public let shared: BroadcastInvalidationState
     private let walkers = PerCPUCounters(cpuCount: 1)
 
-    public init(_ context: ProtectionContext) throws { powerpc = try PowerpcPageTables(context) }
+    public init(_ context: ProtectionContext) throws { shared = try BroadcastInvalidationState(context) }
 
     @inline(__always) public func beginWalk(cpu: Int) {
         interrupts.irqDisable(cpu)
@@ -46,6 +46,6 @@ public final class PpcSerializeCountedProtection: PowerpcStrategy {
     /// The pmd change is already stored; smp_mb orders it before the count is read.
     public func hugePMDChanged(_ change: HugePMDChange, cpu: Int) {
         atomicMemoryFence(ordering: .sequentiallyConsistent)
-        if walkers[0].load(ordering: .relaxed) != 0 { powerpc.serialize(from: cpu) }
+        if walkers[0].load(ordering: .relaxed) != 0 { shared.serialize(from: cpu) }
     }
 }

@@ -109,7 +109,7 @@ enum RcuRetireOutcome {
 /// tlb_remove_table and friends for one flavour: collects retired tables in a batch of
 /// WB_MAX_TABLE_BATCH (509), hands each batch to call_rcu at the end of the gather or when it fills,
 /// and, when a batch cannot be allocated (`batchFailRate`), falls back to tlb_remove_table_one: an
-/// IPI to every CPU with wait, then an immediate free.
+/// IPI to every CPU with wait, then an immediate free; with PT_RECLAIM, the table's own call_rcu.
 final class RcuTableFree<Flavour: RcuFlavour>: Sendable {
     private struct Gather {
         var batch: RcuBatchRef?
@@ -121,6 +121,8 @@ final class RcuTableFree<Flavour: RcuFlavour>: Sendable {
     private let reclaimer: RcuReclaimer
     private let gather: Locked<Gather>
     private let failRate: Double
+    /// PT_RECLAIM: the no-batch path frees through call_rcu too.
+    private let ptReclaim: Bool
     /// Every CPU: smp_call_function's "all online CPUs but me" (offline ones are skipped on send).
     private let allCPUs: [Int]
     /// Per CPU, the address of its thread's reader state (`Flavour.readerCounter`), or 0.
@@ -130,6 +132,7 @@ final class RcuTableFree<Flavour: RcuFlavour>: Sendable {
         interrupts = try InterruptDomain(cpuCount: context.cpuCount)
         reclaimer = RcuReclaimer(pool: context.mm.pool, timeBase: context.timeBase)
         failRate = min(max(context.options.batchFailRate, 0), 1)
+        ptReclaim = context.options.ptReclaim
         gather = Locked(Gather(batch: nil, rng: SplitMix64(seed: seed)))
         allCPUs = Array(0..<context.cpuCount)
         readers = PerCPUCounters(cpuCount: context.cpuCount)
@@ -181,6 +184,7 @@ final class RcuTableFree<Flavour: RcuFlavour>: Sendable {
         switch outcome {
         case .added: break
         case .full(let b): submit(b)  // tlb_table_flush from tlb_remove_table: the batch is full
+        case .noBatch where ptReclaim: retireDeferred(table)  // __tlb_remove_table_one_rcu: the page's own rcu_head
         case .noBatch: removeTableOne(table, cpu: cpu)
         }
     }

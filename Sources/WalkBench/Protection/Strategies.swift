@@ -11,6 +11,7 @@ public enum Strategies {
         visitor.visit(MmapLockProtection.self)
         visitor.visit(IrqDisableProtection.self)
         visitor.visit(IrqDisableRcuFreeProtection.self)
+        visitor.visit(InvlpgbProtection.self)
         visitor.visit(IrqDisableMembarrierProtection.self)
         visitor.visit(CountedProtection.self)
         visitor.visit(CountedPerCPUProtection.self)

@@ -153,14 +153,19 @@ public struct ProtectionOptions: Sendable, Hashable {
     /// Strategies whose cpumask policy is `clearedLazily`, with lazy TLB on: the least time between two
     /// flushes that trim the cpumask (the kernel's is one second).
     public var cpumaskTrimNanoseconds: UInt64
+    /// rcu-*: CONFIG_PT_RECLAIM (x86-64, 6.14+): MADV_DONTNEED also frees the PTE tables it empties, and
+    /// a gather whose batch cannot be allocated frees each table through its own call_rcu instead of
+    /// the sync IPI (tlb_remove_table_one → __tlb_remove_table_one_rcu).
+    public var ptReclaim: Bool
 
     public static let defaultCPUMaskTrimNanoseconds: UInt64 = 1_000_000_000
 
     public init(batchFailRate: Double = 0, lazyTLB: LazyTLB = .off,
-                cpumaskTrimNanoseconds: UInt64 = ProtectionOptions.defaultCPUMaskTrimNanoseconds) {
+                cpumaskTrimNanoseconds: UInt64 = ProtectionOptions.defaultCPUMaskTrimNanoseconds, ptReclaim: Bool = false) {
         self.batchFailRate = batchFailRate
         self.lazyTLB = lazyTLB
         self.cpumaskTrimNanoseconds = cpumaskTrimNanoseconds
+        self.ptReclaim = ptReclaim
     }
 }
 

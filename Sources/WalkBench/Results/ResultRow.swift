@@ -23,13 +23,14 @@ public enum Columns {
         "process", "processes", "extra_work", "strategy_rev", "walker_rev", "workload_rev", "timer_resolution_ns",
         "thp", "arena_hugepages", "preflight", "preflight_other_cpu_pct", "preflight_steal_pct", "loadavg_1m",
         "other_cpu_pct", "steal_pct", "disturbed", "cell_spread_pct", "unstable", "tables_freed_during_walks",
-        "cpumask_policy", "cpumask_trim_ms", "cpumask_trims",
+        "cpumask_policy", "cpumask_trim_ms", "cpumask_trims", "pt_reclaim",
     ]
 
     public static let all: [String] = leading + appended
     /// Columns added after files that lack them were written, where lacking them loses nothing a
     /// comparison needs: such files are still read (baselines saved before stay usable).
-    public static let optional: Set<String> = ["tables_freed_during_walks", "cpumask_policy", "cpumask_trim_ms", "cpumask_trims"]
+    public static let optional: Set<String> = ["tables_freed_during_walks", "cpumask_policy", "cpumask_trim_ms", "cpumask_trims",
+                                                   "pt_reclaim"]
     /// Each column's position in `all`.
     public static let slot: [String: Int] = Dictionary(uniqueKeysWithValues: all.enumerated().map { ($1, $0) })
     public static func slots(of header: [String]) -> [Int?] { header.map { slot[$0] } }
@@ -189,6 +190,8 @@ public struct ResultRow: Sendable {
         r["cpumask_trim_ms"] = scenario.cpumaskTrimApplies
             ? number(Double(scenario.protectionOptions.cpumaskTrimNanoseconds) / 1e6, digits: 3) : ""
         r["cpumask_trims"] = m.cpumaskTrims.map { String($0) }
+        // Empty unless on, as in files written before the column: cells without it still match.
+        r["pt_reclaim"] = scenario.batchFailRateApplies && scenario.protectionOptions.ptReclaim ? "on" : ""
         r["process"] = String(run.process)
         r["processes"] = String(run.processes)
         r["extra_work"] = String(scenario.walkOptions.extraWork)

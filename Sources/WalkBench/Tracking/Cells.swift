@@ -7,7 +7,7 @@ public struct CellKey: Sendable, Hashable, Comparable {
     public static let columns = [
         "geometry", "workload", "strategy", "walker", "dispatch", "readers", "writers", "lazy_tlb", "oracle", "take_ref",
         "span_bytes", "mapped_bytes", "density", "huge_fraction", "writer_delay_ns", "reader_idle_ns", "batch", "seed",
-        "window_delay_ns", "batch_fail_rate", "foreign_walkers", "lazy_walkers", "cpumask_trim_ms",
+        "window_delay_ns", "batch_fail_rate", "foreign_walkers", "lazy_walkers", "cpumask_trim_ms", "pt_reclaim",
     ]
     public static let revisionColumns = ["strategy_rev", "walker_rev", "workload_rev"]
 
@@ -26,6 +26,7 @@ public struct CellKey: Sendable, Hashable, Comparable {
         v[Self.columns.firstIndex(of: "strategy")!] = strategy
         v[Self.columns.firstIndex(of: "lazy_tlb")!] = lazyTLB
         v[Self.columns.firstIndex(of: "cpumask_trim_ms")!] = ""
+        v[Self.columns.firstIndex(of: "pt_reclaim")!] = ""
         return CellKey(values: v)
     }
 
@@ -34,6 +35,7 @@ public struct CellKey: Sendable, Hashable, Comparable {
         var s = "\(value("workload")) \(value("strategy"))"
         let lazy = value("lazy_tlb")
         if lazy != "n/a" && lazy != "off" { s += " lazy-tlb=\(lazy)" }
+        if value("pt_reclaim") == "on" { s += " pt-reclaim" }
         s += " \(value("walker"))"
         if value("dispatch") != "n/a" { s += "/\(value("dispatch"))" }
         s += " r\(value("readers")) w\(value("writers"))"

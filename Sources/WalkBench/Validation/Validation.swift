@@ -110,7 +110,7 @@ public enum Validation {
             cells.append(Cell(scenario: scenario, strategy: strategy, walker: walker, expected: expected, run: run))
         }
         func harness(_ workload: Workload, _ strategy: String, _ walker: String, dispatch: String = Dispatch.none,
-                     foreign: Bool = false, batchFailRate: Double = 0, lazyTLB: LazyTLB = .off, lazyWalkers: Bool = false,
+                     foreign: Bool = false, batchFailRate: Double = 0, ptReclaim: Bool = false, lazyTLB: LazyTLB = .off, lazyWalkers: Bool = false,
                      minimumWindowDelay: UInt64 = 0, expected: Verdict) -> @Sendable (Runner, Settings) throws -> Observation {
             { runner, settings in
                 var s = Scenario(geometry: .x86_64_4level, workload: workload, strategy: strategy, walker: walker,
@@ -119,6 +119,7 @@ public enum Validation {
                 s.windowDelayNanoseconds = max(settings.windowDelayNanoseconds, minimumWindowDelay)
                 s.foreignWalkers = foreign
                 s.protectionOptions.batchFailRate = batchFailRate
+                s.protectionOptions.ptReclaim = ptReclaim
                 s.protectionOptions.lazyTLB = lazyTLB
                 s.lazyWalkers = lazyWalkers
                 // Rounds until the cell has what its verdict needs, within a bound: a busy machine makes
@@ -151,7 +152,7 @@ public enum Validation {
         // land hundreds of times, so the verdict does not depend on luck.
         add("foreign-mm", IrqDisableProtection.name, LookupWalker.name, .unsafe,
             harness(storm, IrqDisableProtection.name, LookupWalker.name, foreign: true, minimumWindowDelay: 2000, expected: .unsafe))
-        for rcu in ["rcu-memb", "rcu-qsbr", IrqDisableRcuFreeProtection.name] where known.contains(rcu) {
+        for rcu in ["rcu-memb", "rcu-qsbr", IrqDisableRcuFreeProtection.name, InvlpgbProtection.name] where known.contains(rcu) {
             add("foreign-mm", rcu, LookupWalker.name, .safe,
                 harness(storm, rcu, LookupWalker.name, foreign: true, minimumWindowDelay: 2000, expected: .safe))
         }
@@ -183,6 +184,11 @@ public enum Validation {
             // in 0.5 s on a noisy day (310 on another); 20 µs makes it land 150 to 215 times.
             add("rcu-fallback", "rcu-memb", LookupWalker.name, .unsafe,
                 harness(storm, "rcu-memb", LookupWalker.name, batchFailRate: 1, minimumWindowDelay: 20_000, expected: .unsafe))
+        }
+        if known.contains("rcu-memb") {
+            // PT_RECLAIM: the no-batch path is call_rcu too, so the same walkers are safe without a batch.
+            add("rcu-fallback", "rcu-memb", "\(LookupWalker.name), pt-reclaim", .safe,
+                harness(storm, "rcu-memb", LookupWalker.name, batchFailRate: 1, ptReclaim: true, minimumWindowDelay: 20_000, expected: .safe))
         }
         if known.contains("rcu-memb") {
             // Collapse never meets the fallback (pte_free_defer): the same walkers are safe against it.

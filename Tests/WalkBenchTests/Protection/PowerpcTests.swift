@@ -24,7 +24,7 @@ import Testing
         try UnmapFlushTests.withIdleCPU(p, mm) { try body(p, mm, vma) }
     }
 
-    static func rounds(_ p: some PowerpcStrategy) -> UInt64 { p.powerpc.serializeRounds }
+    static func rounds(_ p: some BroadcastInvalidation) -> UInt64 { p.shared.serializeRounds }
 
     @Test func ppcSerializeSendsOneRoundPerHugePMDUnmapped() throws {
         try Self.withMapping(PpcSerializeProtection.self) { p, mm, vma in

@@ -1,47 +1,47 @@
 import Histogram
 import Synchronization
 
-/// What the powerpc (book3s64 radix) strategies share: TLB invalidation by broadcast (tlbie, so a
-/// flush sends no IPI), page tables freed through tlb_remove_table after an RCU-sched grace period that
-/// an IRQ-off walker holds off, and serialize_against_pte_lookup, the IPI round each strategy sends
-/// at the huge PMD changes it chooses (`hugePMDChanged`).
+/// What the strategies share whose TLB invalidation is a broadcast instruction (powerpc's tlbie, x86's
+/// INVLPGB), so a flush sends no IPI, and whose page tables are freed through tlb_remove_table after a
+/// grace period that an IRQ-off walker holds off. powerpc adds serialize_against_pte_lookup, the IPI
+/// round each ppc-* strategy sends at the huge PMD changes it chooses (`hugePMDChanged`).
 ///
 /// powerpc's mm_cpumask only ever gains CPUs: a CPU that once ran the mm keeps receiving the
 /// serialize IPIs, idle or not (it is woken for each). The runs here model that by never taking a
 /// walker out of the mask while it idles (these strategies send no x86 shootdowns, so `--lazy-tlb`
 /// does not apply to them).
-public protocol PowerpcStrategy: InterruptDriven {
-    var powerpc: PowerpcPageTables { get }
+public protocol BroadcastInvalidation: InterruptDriven {
+    var shared: BroadcastInvalidationState { get }
 }
 
-extension PowerpcStrategy {
+extension BroadcastInvalidation {
     public static var cpumaskPolicy: CPUMaskPolicy { .neverCleared }
-    public var interrupts: InterruptDomain { powerpc.interrupts }
-    public func retire(_ table: TableIndex, cpu: Int) { powerpc.gather.add(table) }
-    /// tlb_finish_mmu: tlbie needs no IPI; the gathered tables go to call_rcu.
-    public func flush(cpu: Int) { if let tables = powerpc.gather.takeAll() { powerpc.reclaimer.queue(tables) } }
-    public func drain() { powerpc.reclaimer.drain() }
-    public func enterIdle(cpu: Int) { powerpc.reclaimer.enterIdle(cpu) }
-    public func exitIdle(cpu: Int) { powerpc.reclaimer.exitIdle(cpu) }
+    public var interrupts: InterruptDomain { shared.interrupts }
+    public func retire(_ table: TableIndex, cpu: Int) { shared.gather.add(table) }
+    /// tlb_finish_mmu: the broadcast invalidation needs no IPI; the gathered tables go to call_rcu.
+    public func flush(cpu: Int) { if let tables = shared.gather.takeAll() { shared.reclaimer.queue(tables) } }
+    public func drain() { shared.reclaimer.drain() }
+    public func enterIdle(cpu: Int) { shared.reclaimer.enterIdle(cpu) }
+    public func exitIdle(cpu: Int) { shared.reclaimer.exitIdle(cpu) }
 
-    /// `ipis_sent` counts the serialize IPIs; the grace periods are counted apart.
+    /// `ipis_sent` counts the serialize IPIs (none but powerpc's); the grace periods are counted apart.
     public func updaterCounters() -> UpdaterCounters {
-        UpdaterCounters(ipisSent: powerpc.serializeIPIs, gracePeriods: powerpc.reclaimer.gracePeriods.withLock { $0 })
+        UpdaterCounters(ipisSent: shared.serializeIPIs, gracePeriods: shared.reclaimer.gracePeriods.withLock { $0 })
     }
 
     public func resetUpdaterCounters() {
-        powerpc.resetCounters()
-        powerpc.reclaimer.gracePeriods.withLock { $0.reset() }
+        shared.resetCounters()
+        shared.reclaimer.gracePeriods.withLock { $0.reset() }
     }
 
     public func freeHeldBack(walker: Int, writer: Int) -> String? {
         interrupts.ackHeldBack(target: walker, sender: writer)
-            ?? interrupts.ackHeldBack(target: walker, sender: powerpc.reclaimer.cpu).map { "grace period: " + $0 }
+            ?? interrupts.ackHeldBack(target: walker, sender: shared.reclaimer.cpu).map { "grace period: " + $0 }
     }
 }
 
-/// The state behind `PowerpcStrategy`, one per strategy instance. Owns the grace-period thread.
-public final class PowerpcPageTables: Sendable {
+/// The state behind `BroadcastInvalidation`, one per strategy instance. Owns the grace-period thread.
+public final class BroadcastInvalidationState: Sendable {
     let interrupts: InterruptDomain
     let gather = PendingTables()
     let reclaimer: GracePeriodReclaimer
