@@ -27,8 +27,12 @@ public final class InvlpgbProtection: BroadcastInvalidation {
     public static let inDefaultSuite = false
 
     public let shared: BroadcastInvalidationState
+    public let interrupts: InterruptDomain
 
-    public init(_ context: ProtectionContext) throws { shared = try BroadcastInvalidationState(context) }
+    public init(_ context: ProtectionContext) throws {
+        shared = try BroadcastInvalidationState(context)
+        interrupts = shared.interrupts
+    }
 
     @inline(__always) public func beginWalk(cpu: Int) { interrupts.irqDisable(cpu) }
     @inline(__always) public func endWalk(cpu: Int) { interrupts.irqEnable(cpu) }

@@ -21,8 +21,12 @@ public final class Ppc58Protection: BroadcastInvalidation {
     public static let inDefaultSuite = false
 
     public let shared: BroadcastInvalidationState
+    public let interrupts: InterruptDomain
 
-    public init(_ context: ProtectionContext) throws { shared = try BroadcastInvalidationState(context) }
+    public init(_ context: ProtectionContext) throws {
+        shared = try BroadcastInvalidationState(context)
+        interrupts = shared.interrupts
+    }
 
     @inline(__always) public func beginWalk(cpu: Int) { interrupts.irqDisable(cpu) }
     @inline(__always) public func endWalk(cpu: Int) { interrupts.irqEnable(cpu) }

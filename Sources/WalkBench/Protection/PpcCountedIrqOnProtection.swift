@@ -21,9 +21,13 @@ public final class PpcCountedIrqOnProtection: BroadcastInvalidation {
     public static let validationOnly = true
 
     public let shared: BroadcastInvalidationState
+    public let interrupts: InterruptDomain
     private let walkers = PerCPUCounters(cpuCount: 1)
 
-    public init(_ context: ProtectionContext) throws { shared = try BroadcastInvalidationState(context) }
+    public init(_ context: ProtectionContext) throws {
+        shared = try BroadcastInvalidationState(context)
+        interrupts = shared.interrupts
+    }
 
     @inline(__always) public func beginWalk(cpu: Int) {
         walkers[0].wrappingAdd(1, ordering: .relaxed)

@@ -27,9 +27,13 @@ public final class PpcSerializeCountedProtection: BroadcastInvalidation {
     public static let inDefaultSuite = false
 
     public let shared: BroadcastInvalidationState
+    public let interrupts: InterruptDomain
     private let walkers = PerCPUCounters(cpuCount: 1)
 
-    public init(_ context: ProtectionContext) throws { shared = try BroadcastInvalidationState(context) }
+    public init(_ context: ProtectionContext) throws {
+        shared = try BroadcastInvalidationState(context)
+        interrupts = shared.interrupts
+    }
 
     @inline(__always) public func beginWalk(cpu: Int) {
         interrupts.irqDisable(cpu)

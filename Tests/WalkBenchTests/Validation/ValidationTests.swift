@@ -26,6 +26,14 @@ import Testing
         #expect(o.matches)
     }
 
+    /// The 2019 series' count without the interrupt mask it kept protects nothing.
+    @Test func countWithoutTheInterruptMaskIsCaught() throws {
+        let o = try outcome("ppc-count-only", PpcCountedIrqOnProtection.name)
+        #expect(o.cell.expected == .unsafe)
+        #expect(o.observation.useAfterFree > 0)
+        #expect(o.matches)
+    }
+
     @Test func foreignWalkerUnderIrqDisableIsCaught() throws {
         let o = try outcome("foreign-mm", IrqDisableProtection.name)
         #expect(o.observation.useAfterFree > 0)
