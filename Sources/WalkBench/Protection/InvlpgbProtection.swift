@@ -15,7 +15,7 @@
 /// Why not the alternative: the writer's flush no longer interrupts or waits for anyone (the broadcast
 /// costs the hardware, which is free here, as tlbie is for the powerpc strategies); the walker pays one
 /// mask store each way; the price is memory held for a grace period.
-public final class InvlpgbProtection: BroadcastInvalidation {
+public final class InvlpgbProtection: BroadcastInvalidation, IRQOffWalkers {
     public static let name = "invlpgb"
     /// Bumped when what this strategy measures changes meaning; `bench compare` never compares across revisions.
     public static let revision = 1
@@ -33,7 +33,4 @@ public final class InvlpgbProtection: BroadcastInvalidation {
         shared = try BroadcastInvalidationState(context)
         interrupts = shared.interrupts
     }
-
-    @inline(__always) public func beginWalk(cpu: Int) { interrupts.irqDisable(cpu) }
-    @inline(__always) public func endWalk(cpu: Int) { interrupts.irqEnable(cpu) }
 }

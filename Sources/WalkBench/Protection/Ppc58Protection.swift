@@ -11,7 +11,7 @@
 ///
 /// Why not the alternative: munmap and split cost no IPI at all and walkers pay only the mask; the
 /// price moved into the walkers' callers, which must tolerate a pmd that changes under them.
-public final class Ppc58Protection: BroadcastInvalidation {
+public final class Ppc58Protection: BroadcastInvalidation, IRQOffWalkers {
     public static let name = "ppc-5.8"
     /// Bumped when what this strategy measures changes meaning; `bench compare` never compares across revisions.
     public static let revision = 1
@@ -27,9 +27,6 @@ public final class Ppc58Protection: BroadcastInvalidation {
         shared = try BroadcastInvalidationState(context)
         interrupts = shared.interrupts
     }
-
-    @inline(__always) public func beginWalk(cpu: Int) { interrupts.irqDisable(cpu) }
-    @inline(__always) public func endWalk(cpu: Int) { interrupts.irqEnable(cpu) }
 
     public func hugePMDChanged(_ change: HugePMDChange, cpu: Int) {
         if change == .collapsed { shared.serialize(from: cpu) }

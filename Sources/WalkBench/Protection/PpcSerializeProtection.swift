@@ -16,7 +16,7 @@
 /// every CPU that ever ran the mm (powerpc never clears mm_cpumask bits), per huge PMD, idle CPUs
 /// woken for each. ppc-serialize-counted skips rounds when no walker runs; ppc-5.8 drops them from
 /// clear and invalidate.
-public final class PpcSerializeProtection: BroadcastInvalidation {
+public final class PpcSerializeProtection: BroadcastInvalidation, IRQOffWalkers {
     public static let name = "ppc-serialize"
     /// Bumped when what this strategy measures changes meaning; `bench compare` never compares across revisions.
     public static let revision = 1
@@ -32,9 +32,6 @@ public final class PpcSerializeProtection: BroadcastInvalidation {
         shared = try BroadcastInvalidationState(context)
         interrupts = shared.interrupts
     }
-
-    @inline(__always) public func beginWalk(cpu: Int) { interrupts.irqDisable(cpu) }
-    @inline(__always) public func endWalk(cpu: Int) { interrupts.irqEnable(cpu) }
 
     public func hugePMDChanged(_ change: HugePMDChange, cpu: Int) { shared.serialize(from: cpu) }
 }
