@@ -6,7 +6,7 @@
 public struct CallbackWalker<Hooks: WalkHooks>: PageWalker {
     public static var name: String { "callback" }
     /// Bumped when what this walker measures changes meaning; `bench compare` never compares across revisions.
-    public static var revision: Int { 1 }
+    public static var revision: Int { Hooks.revision }
     public static var summary: String { "walk_page_range-like: an ops table of per-level hooks, called for every entry, returning descend/skip/again" }
     public static var dispatch: String { Hooks.dispatch }
 
@@ -99,12 +99,18 @@ public enum WalkAction: Int32, Sendable {
 /// how the hooks are reached; `CountingOps` is the work itself.
 public protocol WalkHooks {
     static var dispatch: String { get }
+    /// The callback rows' `walker_rev` for this way of calling: bumped when the call changes meaning.
+    static var revision: Int { get }
     /// Wraps the work in this conformer's way of calling it.
     init(_ ops: CountingOps)
     mutating func reset()
     var result: WalkResult { get }
     mutating func entry(_ level: WalkLevel, _ raw: UInt64, _ addr: UInt64, _ next: UInt64) -> WalkAction
     mutating func hole(_ addr: UInt64, _ next: UInt64, _ level: WalkLevel)
+}
+
+extension WalkHooks {
+    public static var revision: Int { 1 }
 }
 
 /// The work, as hooks: a table entry says descend; a leaf (huge or pte) adds its pages in [addr, next).

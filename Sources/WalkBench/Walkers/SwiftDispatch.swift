@@ -14,85 +14,137 @@ public struct DirectHooks: WalkHooks {
     @inline(__always) public mutating func hole(_ addr: UInt64, _ next: UInt64, _ level: WalkLevel) { ops.hole(addr, next, level) }
 }
 
-/// The ops table as a protocol, for the existential kind.
+/// The ops table as a protocol, for the existential kind. Like struct mm_walk_ops, the hooks hold no
+/// state: each gets the walk's state by pointer (the kernel's `struct mm_walk *walk`, whose `private`
+/// the hooks update). Stateless conformers fit the existential's inline buffer, so a call is the
+/// witness-table load and the indirect call, nothing more: no box to project, no uniqueness check
+/// before a mutation, no reference to retain.
 public protocol WalkOpsTable {
-    mutating func reset()
-    var result: WalkResult { get }
-    mutating func pgdEntry(_ raw: UInt64, _ addr: UInt64, _ next: UInt64) -> WalkAction
-    mutating func p4dEntry(_ raw: UInt64, _ addr: UInt64, _ next: UInt64) -> WalkAction
-    mutating func pudEntry(_ raw: UInt64, _ addr: UInt64, _ next: UInt64) -> WalkAction
-    mutating func pmdEntry(_ raw: UInt64, _ addr: UInt64, _ next: UInt64) -> WalkAction
-    mutating func pteEntry(_ raw: UInt64, _ addr: UInt64, _ next: UInt64) -> WalkAction
-    mutating func pteHole(_ addr: UInt64, _ next: UInt64, _ level: WalkLevel)
+    func pgdEntry(_ raw: UInt64, _ addr: UInt64, _ next: UInt64, _ walk: UnsafeMutablePointer<CountingOps>) -> WalkAction
+    func p4dEntry(_ raw: UInt64, _ addr: UInt64, _ next: UInt64, _ walk: UnsafeMutablePointer<CountingOps>) -> WalkAction
+    func pudEntry(_ raw: UInt64, _ addr: UInt64, _ next: UInt64, _ walk: UnsafeMutablePointer<CountingOps>) -> WalkAction
+    func pmdEntry(_ raw: UInt64, _ addr: UInt64, _ next: UInt64, _ walk: UnsafeMutablePointer<CountingOps>) -> WalkAction
+    func pteEntry(_ raw: UInt64, _ addr: UInt64, _ next: UInt64, _ walk: UnsafeMutablePointer<CountingOps>) -> WalkAction
+    func pteHole(_ addr: UInt64, _ next: UInt64, _ level: WalkLevel, _ walk: UnsafeMutablePointer<CountingOps>)
 }
 
-extension CountingOps: WalkOpsTable {
-    public mutating func pgdEntry(_ raw: UInt64, _ addr: UInt64, _ next: UInt64) -> WalkAction { upperEntry(raw, addr, next, level: .pgd) }
-    public mutating func p4dEntry(_ raw: UInt64, _ addr: UInt64, _ next: UInt64) -> WalkAction { upperEntry(raw, addr, next, level: .p4d) }
-    public mutating func pudEntry(_ raw: UInt64, _ addr: UInt64, _ next: UInt64) -> WalkAction { upperEntry(raw, addr, next, level: .pud) }
-    public mutating func pmdEntry(_ raw: UInt64, _ addr: UInt64, _ next: UInt64) -> WalkAction { upperEntry(raw, addr, next, level: .pmd) }
-    public mutating func pteHole(_ addr: UInt64, _ next: UInt64, _ level: WalkLevel) { hole(addr, next, level) }
+/// CountingOps's hooks as an ops table.
+struct CountingOpsTable: WalkOpsTable {
+    func pgdEntry(_ raw: UInt64, _ addr: UInt64, _ next: UInt64, _ walk: UnsafeMutablePointer<CountingOps>) -> WalkAction {
+        walk.pointee.upperEntry(raw, addr, next, level: .pgd)
+    }
+    func p4dEntry(_ raw: UInt64, _ addr: UInt64, _ next: UInt64, _ walk: UnsafeMutablePointer<CountingOps>) -> WalkAction {
+        walk.pointee.upperEntry(raw, addr, next, level: .p4d)
+    }
+    func pudEntry(_ raw: UInt64, _ addr: UInt64, _ next: UInt64, _ walk: UnsafeMutablePointer<CountingOps>) -> WalkAction {
+        walk.pointee.upperEntry(raw, addr, next, level: .pud)
+    }
+    func pmdEntry(_ raw: UInt64, _ addr: UInt64, _ next: UInt64, _ walk: UnsafeMutablePointer<CountingOps>) -> WalkAction {
+        walk.pointee.upperEntry(raw, addr, next, level: .pmd)
+    }
+    func pteEntry(_ raw: UInt64, _ addr: UInt64, _ next: UInt64, _ walk: UnsafeMutablePointer<CountingOps>) -> WalkAction {
+        walk.pointee.pteEntry(raw, addr, next)
+    }
+    func pteHole(_ addr: UInt64, _ next: UInt64, _ level: WalkLevel, _ walk: UnsafeMutablePointer<CountingOps>) {
+        walk.pointee.hole(addr, next, level)
+    }
+}
+
+/// The walk's state where hooks reach it by pointer (the kernel's `struct mm_walk`), allocated once per
+/// walker and freed with its owner; nothing is allocated per walk.
+final class WalkState {
+    let walk: UnsafeMutablePointer<CountingOps>
+    init(_ ops: CountingOps) {
+        walk = .allocate(capacity: 1)
+        walk.initialize(to: ops)
+    }
+    deinit { walk.deallocate() }
 }
 
 /// `existential`: the ops behind `any WalkOpsTable`; every hook is a witness-table call.
 public struct ExistentialHooks: WalkHooks {
     public static let dispatch = "existential"
-    private var ops: any WalkOpsTable
+    /// 2: stateless ops, the state by pointer (revision 1 boxed the state and paid a uniqueness check per call).
+    public static let revision = 2
+    private let owner: WalkState
+    private let walk: UnsafeMutablePointer<CountingOps>
+    private let ops: any WalkOpsTable
     /// Built out of line so the optimiser cannot see the concrete type and devirtualise the calls.
-    @inline(never) static func box(_ ops: CountingOps) -> any WalkOpsTable { ops }
-    public init(_ ops: CountingOps) { self.ops = Self.box(ops) }
-    @inline(__always) public mutating func reset() { ops.reset() }
-    public var result: WalkResult { ops.result }
+    @inline(never) static func table() -> any WalkOpsTable { CountingOpsTable() }
+    public init(_ ops: CountingOps) {
+        owner = WalkState(ops)
+        walk = owner.walk
+        self.ops = Self.table()
+    }
+    @inline(__always) public mutating func reset() { walk.pointee.reset() }
+    public var result: WalkResult { walk.pointee.result }
     @inline(__always) public mutating func entry(_ level: WalkLevel, _ raw: UInt64, _ addr: UInt64, _ next: UInt64) -> WalkAction {
         switch level {
-        case .pgd: return ops.pgdEntry(raw, addr, next)
-        case .p4d: return ops.p4dEntry(raw, addr, next)
-        case .pud: return ops.pudEntry(raw, addr, next)
-        case .pmd: return ops.pmdEntry(raw, addr, next)
-        case .pte: return ops.pteEntry(raw, addr, next)
+        case .pgd: return ops.pgdEntry(raw, addr, next, walk)
+        case .p4d: return ops.p4dEntry(raw, addr, next, walk)
+        case .pud: return ops.pudEntry(raw, addr, next, walk)
+        case .pmd: return ops.pmdEntry(raw, addr, next, walk)
+        case .pte: return ops.pteEntry(raw, addr, next, walk)
         }
     }
-    @inline(__always) public mutating func hole(_ addr: UInt64, _ next: UInt64, _ level: WalkLevel) { ops.pteHole(addr, next, level) }
+    @inline(__always) public mutating func hole(_ addr: UInt64, _ next: UInt64, _ level: WalkLevel) {
+        ops.pteHole(addr, next, level, walk)
+    }
 }
 
-/// `closure`: struct mm_walk_ops with Swift closures in its slots; the state they share lives in a box.
+/// `closure`: struct mm_walk_ops with Swift closures in its slots. As in the kernel, the hooks capture
+/// nothing: the walk's state reaches them by pointer, so a call is the closure's function and context
+/// loaded from the table and an indirect call (state captured in a class box would add a dynamic
+/// exclusivity check and reference counting to every call, which is not what the row is about).
 public struct ClosureHooks: WalkHooks {
     public static let dispatch = "closure"
+    /// 2: closures that capture nothing (revision 1 captured a class box: exclusivity checks and reference counting per call).
+    public static let revision = 2
 
-    final class State {
-        var ops: CountingOps
-        init(_ ops: CountingOps) { self.ops = ops }
-    }
+    typealias EntryHook = (UInt64, UInt64, UInt64, UnsafeMutablePointer<CountingOps>) -> WalkAction
 
+    /// struct mm_walk_ops: one field per hook. (Kept in an InlineArray indexed by level, each call
+    /// copied the closure out and retained and released its context around the call.)
     struct Table {
-        let entry: InlineArray<5, (UInt64, UInt64, UInt64) -> WalkAction>  // by WalkLevel
-        let hole: (UInt64, UInt64, WalkLevel) -> Void
+        let pgdEntry: EntryHook
+        let p4dEntry: EntryHook
+        let pudEntry: EntryHook
+        let pmdEntry: EntryHook
+        let pteEntry: EntryHook
+        let pteHole: (UInt64, UInt64, WalkLevel, UnsafeMutablePointer<CountingOps>) -> Void
     }
 
-    private let state: State
+    private let owner: WalkState
+    private let walk: UnsafeMutablePointer<CountingOps>
     private let table: Table
 
     /// Built out of line so the closures stay opaque to the optimiser, as a function pointer in an ops
     /// table is to the kernel's compiler.
-    @inline(never) static func makeTable(_ s: State) -> Table {
-        Table(entry: [
-            { s.ops.upperEntry($0, $1, $2, level: .pgd) },
-            { s.ops.upperEntry($0, $1, $2, level: .p4d) },
-            { s.ops.upperEntry($0, $1, $2, level: .pud) },
-            { s.ops.upperEntry($0, $1, $2, level: .pmd) },
-            { s.ops.pteEntry($0, $1, $2) },
-        ], hole: { s.ops.hole($0, $1, $2) })
+    @inline(never) static func makeTable() -> Table {
+        Table(pgdEntry: { $3.pointee.upperEntry($0, $1, $2, level: .pgd) },
+              p4dEntry: { $3.pointee.upperEntry($0, $1, $2, level: .p4d) },
+              pudEntry: { $3.pointee.upperEntry($0, $1, $2, level: .pud) },
+              pmdEntry: { $3.pointee.upperEntry($0, $1, $2, level: .pmd) },
+              pteEntry: { $3.pointee.pteEntry($0, $1, $2) },
+              pteHole: { $3.pointee.hole($0, $1, $2) })
     }
 
     public init(_ ops: CountingOps) {
-        state = State(ops)
-        table = Self.makeTable(state)
+        owner = WalkState(ops)
+        walk = owner.walk
+        table = Self.makeTable()
     }
 
-    @inline(__always) public mutating func reset() { state.ops.reset() }
-    public var result: WalkResult { state.ops.result }
+    @inline(__always) public mutating func reset() { walk.pointee.reset() }
+    public var result: WalkResult { walk.pointee.result }
     @inline(__always) public mutating func entry(_ level: WalkLevel, _ raw: UInt64, _ addr: UInt64, _ next: UInt64) -> WalkAction {
-        table.entry[Int(level.rawValue)](raw, addr, next)
+        switch level {
+        case .pgd: return table.pgdEntry(raw, addr, next, walk)
+        case .p4d: return table.p4dEntry(raw, addr, next, walk)
+        case .pud: return table.pudEntry(raw, addr, next, walk)
+        case .pmd: return table.pmdEntry(raw, addr, next, walk)
+        case .pte: return table.pteEntry(raw, addr, next, walk)
+        }
     }
-    @inline(__always) public mutating func hole(_ addr: UInt64, _ next: UInt64, _ level: WalkLevel) { table.hole(addr, next, level) }
+    @inline(__always) public mutating func hole(_ addr: UInt64, _ next: UInt64, _ level: WalkLevel) { table.pteHole(addr, next, level, walk) }
 }
