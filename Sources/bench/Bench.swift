@@ -13,6 +13,10 @@ struct Bench: ParsableCommand {
 
     /// Exit statuses: see `ExitStatus`. Bad input exits 2 with one line; --help exits 0.
     static func main() {
+        if let name = repeatedOption(Array(CommandLine.arguments.dropFirst())) {
+            FileHandle.standardError.write(Data("bench: --\(name) is given more than once; give it once (options that take lists take them comma-separated)\n".utf8))
+            Foundation.exit(2)
+        }
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -35,6 +39,25 @@ struct Bench: ParsableCommand {
             FileHandle.standardError.write(Data("bench: \(message)\n".utf8))
             Foundation.exit(2)
         }
+    }
+}
+
+extension Bench {
+    /// Options that may be given several times (array options).
+    static let repeatableOptions: Set<String> = ["workload-file", "candidate"]
+
+    /// The first option given twice. The argument parser would keep the last value silently, and a
+    /// user who wrote both meant both (`--case a --case b` ran only b).
+    static func repeatedOption(_ arguments: [String]) -> String? {
+        var seen = Set<String>()
+        for a in arguments {
+            if a == "--" { break }
+            guard a.hasPrefix("--"), a.count > 2 else { continue }
+            let name = String(a.dropFirst(2).split(separator: "=", maxSplits: 1)[0])
+            if repeatableOptions.contains(name) { continue }
+            if !seen.insert(name).inserted { return name }
+        }
+        return nil
     }
 }
 

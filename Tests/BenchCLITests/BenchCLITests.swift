@@ -53,6 +53,10 @@ struct BadInput: Sendable, CustomTestStringConvertible {
 
 private let badInputs: [BadInput] = [
     BadInput(label: "--strategies bogus", arguments: ["--strategies", "bogus"], mentions: ["bogus", "mmap-lock"]),
+    BadInput(label: "--strategies given twice", arguments: ["--strategies", "none", "--strategies", "mmap-lock"], mentions: ["--strategies", "once"]),
+    BadInput(label: "--pt-reclaim without an RCU strategy", arguments: ["--strategies", "irq-disable", "--pt-reclaim"], mentions: ["--pt-reclaim", "rcu-memb"]),
+    BadInput(label: "--cpumask-trim-ms 0", arguments: ["--strategies", "irq-disable-rcu", "--lazy-tlb", "on", "--cpumask-trim-ms", "0"], mentions: ["0", "60000"]),
+    BadInput(label: "--cpumask-trim-ms without lazy TLB", arguments: ["--strategies", "irq-disable-rcu", "--cpumask-trim-ms", "10"], mentions: ["--cpumask-trim-ms", "irq-disable-rcu"]),
     BadInput(label: "--walkers nope", arguments: ["--walkers", "nope"], mentions: ["nope"]),
     BadInput(label: "--dispatch vtable", arguments: ["--walkers", "callback", "--dispatch", "vtable"], mentions: ["vtable", "c-retpoline"]),
     BadInput(label: "--span 0", arguments: ["--span", "0"], mentions: ["0"]),
