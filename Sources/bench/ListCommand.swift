@@ -11,16 +11,18 @@ struct ListCommand: ParsableCommand {
             for (name, summary) in items { print("  \(name.padding(toLength: w, withPad: " ", startingAt: 0))  \(summary)") }
             print("")
         }
-        print("strategies: (each with the kernels it stands for)")
+        print("strategies: (each with the kernels it stands for; [by name]: not in the default suite, name it with --strategies)")
         let w = Strategies.all.map(\.name.count).max() ?? 0
         for s in Strategies.all {
-            print("  \(s.name.padding(toLength: w, withPad: " ", startingAt: 0))  \(s.summary)")
+            let byName = !s.inDefaultSuite && !s.validationOnly ? " [by name]" : ""
+            print("  \(s.name.padding(toLength: w, withPad: " ", startingAt: 0))  \(s.summary)\(byName)")
             print("  \(String(repeating: " ", count: w))  kernel: \(s.kernel)")
         }
         print("")
         section("walkers:", Walkers.names.map { n in (n, Walkers.all.first { $0.name == n }!.summary) })
         section("dispatch kinds (callback walker, --dispatch):", Dispatch.kinds.map { ($0.name, $0.summary) })
-        section("workloads:", Workloads.builtIn.map { ($0.name, $0.summary) })
+        section("workloads: ([by name]: not in the default suite, name it with --workloads)",
+                Workloads.kinds.map { k in (k.preset.name, k.preset.summary + (k.inDefaultSuite ? "" : " [by name]")) })
         section("geometries:", Geometry.presets.map { ($0.name, $0.summary) })
         section("validation scenarios (bench validate):", Validation.scenarios.map { ($0.name, $0.summary) })
     }
