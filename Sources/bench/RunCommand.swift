@@ -261,6 +261,7 @@ struct RunCommand: ParsableCommand {
         // measures the scheduler (a preempted walker holds every waiting freer for a tick).
         let cpus = CPUThread.allowedCPUs.count
         var skippedOversubscribed = 0
+        var leftOutForPTELock = Set<String>()
         let writerCounts = try counts(writers, "writers", 0...64)
         var processCount = RunDefaults.processes
         if let processes {
@@ -353,6 +354,12 @@ struct RunCommand: ParsableCommand {
                             }
                             guard r + wr <= CPUMask.maxCPUs - 1 else { throw ValidationError("--readers + --writers: at most \(CPUMask.maxCPUs - 1) threads") }
                             for s in strategyNames {
+                                if let why = PTELockRule.refusal(walker: walker, strategy: s) {
+                                    // Named by the user: refused. From the default list: left out, and said.
+                                    if strategies != nil { throw ValidationError("\(why); drop one of them") }
+                                    leftOutForPTELock.insert(s)
+                                    continue
+                                }
                                 var scenario = Scenario(
                                     geometry: g, workload: w, strategy: s, walker: walker, readers: r, writers: wr,
                                     oracle: !noOracle, walkOptions: walkOptions, timing: timing, seed: seed)
@@ -378,6 +385,10 @@ struct RunCommand: ParsableCommand {
         }
         guard !scenarios.isEmpty else { throw ValidationError("nothing to run: no workloads selected") }
         var notes: [String] = []
+        if !leftOutForPTELock.isEmpty {
+            let walkers = walkerNames.filter { w in Walkers.all.contains { $0.name == w && $0.takesPTELock } }
+            notes.append("left out \(leftOutForPTELock.sorted().joined(separator: ", ")) for \(walkers.joined(separator: ", ")): it takes the PTE lock, which a walker with interrupts off must never spin on")
+        }
         if skippedOversubscribed > 0 {
             notes.append("\(skippedOversubscribed) default cells skipped: more threads than the \(cpus) CPUs here (ask for them with --readers)")
         }

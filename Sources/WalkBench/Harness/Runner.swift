@@ -45,7 +45,10 @@ public struct Runner: Sendable {
     /// the caller interleaves repetitions of many scenarios); `progress` is called before each.
     public func run(_ scenario: Scenario, repetitions: ClosedRange<Int>? = nil,
                     progress: @escaping (Int) -> Void = { _ in }) throws -> [RepetitionResult] {
-        try scenario.withConcreteTypes(Repetitions(runner: self, numbers: repetitions ?? 1...scenario.timing.repetitions,
+        if let why = PTELockRule.refusal(walker: scenario.walker, strategy: scenario.strategy) {
+            throw Failure(description: "\(scenario.label): \(why)")
+        }
+        return try scenario.withConcreteTypes(Repetitions(runner: self, numbers: repetitions ?? 1...scenario.timing.repetitions,
                                                    progress: progress))
     }
 

@@ -103,6 +103,10 @@ extension AddressSpace {
     private func zap<P: WalkProtection>(_ t: TableIndex, level: Int, _ lo: UInt64, _ hi: UInt64, freeTables: Bool,
                                         protection: P, cpu: Int, retired: inout Int) throws {
         let coverage = geometry.levels[level].coverage
+        // zap_pte_range holds the PTE table's lock while it clears its entries.
+        let locksTable = level == lastLevel
+        if locksTable { pool.pteLocks.lock(t) }
+        defer { if locksTable { pool.pteLocks.unlock(t) } }
         var addr = lo
         while addr < hi {
             let slot = math.index(addr, level: level)
@@ -150,7 +154,11 @@ extension AddressSpace {
         let slot = math.index(address, level: hugeLevel)
         let e = pool.load(t, slot)
         guard e.isTable else { return false }
+        // The PTE table's lock while the pmd goes: a walker holding it finishes its step first, and the
+        // next one sees the pmd changed (page_vma_mapped_walk's !pmd_same) and restarts.
+        pool.pteLocks.lock(e.tableIndex)
         pool.storeRelaxed(t, slot, .empty)
+        pool.pteLocks.unlock(e.tableIndex)
         protection.hugePMDChanged(.collapsed, cpu: cpu)
         pool.noteRetired(e.tableIndex, bytes: geometry.levels[hugeLevel + 1].entries * 8)
         protection.retireDeferred(e.tableIndex, cpu: cpu)

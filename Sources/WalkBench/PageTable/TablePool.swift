@@ -21,6 +21,9 @@ public final class TablePool: @unchecked Sendable {
     @usableFromInline let entries: UnsafeMutablePointer<Atomic<UInt64>>
     @usableFromInline let generations: UnsafeMutablePointer<Atomic<UInt32>>
     @usableFromInline let liveCounts: UnsafeMutablePointer<UInt32>
+    /// One spinlock per table slot (the split PTE lock).
+    public let pteLocks: PTELocks
+    private let pteLockBytes: Int
     private let arenaBytes: Int
     private let generationBytes: Int
     private let liveBytes: Int
@@ -80,6 +83,8 @@ public final class TablePool: @unchecked Sendable {
         entries = try Self.reserve(arenaBytes).bindMemory(to: Atomic<UInt64>.self, capacity: slotEntries * capacity)
         generations = try Self.reserve(generationBytes).bindMemory(to: Atomic<UInt32>.self, capacity: capacity)
         liveCounts = try Self.reserve(liveBytes).bindMemory(to: UInt32.self, capacity: capacity)
+        pteLockBytes = 4 * capacity
+        pteLocks = PTELocks(words: try Self.reserve(pteLockBytes).bindMemory(to: Atomic<UInt32>.self, capacity: capacity))
         retiredBytes = MemoryLayout<RetireRecord>.stride * capacity
         retired = try Self.reserve(retiredBytes).bindMemory(to: RetireRecord.self, capacity: capacity)
         openWindows = try Self.reserve(openWindowBytes).bindMemory(to: Atomic<UInt32>.self, capacity: CPUMask.maxCPUs * Self.windowStride)
@@ -102,6 +107,7 @@ public final class TablePool: @unchecked Sendable {
         munmap(generations, generationBytes)
         munmap(liveCounts, liveBytes)
         munmap(retired, retiredBytes)
+        munmap(pteLocks.words, pteLockBytes)
     }
 
     private static func reserve(_ bytes: Int) throws -> UnsafeMutableRawPointer {

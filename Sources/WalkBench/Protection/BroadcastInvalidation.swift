@@ -85,6 +85,7 @@ public final class BroadcastInvalidationState: Sendable {
 public protocol IRQOffWalkers: InterruptDriven {}
 
 extension IRQOffWalkers {
+    public static var walkersMaskInterrupts: Bool { true }
     @inline(__always) public func beginWalk(cpu: Int) { interrupts.irqDisable(cpu) }
     @inline(__always) public func endWalk(cpu: Int) { interrupts.irqEnable(cpu) }
 }

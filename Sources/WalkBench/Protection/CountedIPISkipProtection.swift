@@ -21,6 +21,7 @@ public final class CountedIPISkipProtection: InterruptDriven {
     public static let summary = "walkers mask interrupts and count (atomic + smp_mb); the freer IPIs the cpumask only when the count is non-zero"
     public static let kernel = "none as such: the 2019 powerpc series' count deciding the IPI, moved to a per-gather table-freeing IPI (the series as posted is ppc-serialize-counted)"
     public static let guaranteesSafety = true
+    public static let walkersMaskInterrupts = true
 
     private let walkers = PerCPUCounters(cpuCount: 1)
     public let interrupts: InterruptDomain

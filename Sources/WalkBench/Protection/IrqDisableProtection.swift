@@ -24,6 +24,7 @@ public final class IrqDisableProtection: InterruptDriven {
     public static let summary = "walkers mask interrupts (a store); the freer IPIs the mm's cpumask and waits for every ack"
     public static let kernel = "x86-64 bare metal up to 6.14 (tables freed once the shootdown IPIs are acked; guests with PARAVIRT TLB flush already freed through RCU, and 6.15+ does on all x86); the IPI-waits-for-IRQ-off rule behind gup_fast everywhere"
     public static let guaranteesSafety = true
+    public static let walkersMaskInterrupts = true
     public static let sendsTLBShootdowns = true
 
     public let interrupts: InterruptDomain

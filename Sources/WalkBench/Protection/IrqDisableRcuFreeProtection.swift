@@ -33,6 +33,7 @@ public final class IrqDisableRcuFreeProtection: InterruptDriven {
     public static let summary = "irq-disable's walkers and shootdown; tables freed after a grace period IRQ-off walkers hold off (x86 6.15+, PARAVIRT guests)"
     public static let kernel = "x86-64 from 6.15 (as reported) and x86 guests with PARAVIRT TLB flush on any version: the shootdown for the flush, tables freed through tlb_remove_table → call_rcu, an IRQ-off walker holding off the grace period"
     public static let guaranteesSafety = true
+    public static let walkersMaskInterrupts = true
     public static let sendsTLBShootdowns = true
     /// The kernels this stands for update mm_cpumask lazily.
     public static let cpumaskPolicy = CPUMaskPolicy.clearedLazily

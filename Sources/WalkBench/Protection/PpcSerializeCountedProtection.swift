@@ -24,6 +24,7 @@ public final class PpcSerializeCountedProtection: BroadcastInvalidation {
     public static let summary = "ppc-serialize, plus walkers count themselves (atomic + smp_mb); the serialize round is skipped when the count reads 0 (the 2019 series as posted)"
     public static let kernel = "the 2019 powerpc series as posted (L. Bras, v5, on 5.4, not merged): IRQ-off walkers also counted, serialize_against_pte_lookup skipping its IPI when the count reads 0"
     public static let guaranteesSafety = true
+    public static let walkersMaskInterrupts = true
     public static let inDefaultSuite = false
 
     public let shared: BroadcastInvalidationState

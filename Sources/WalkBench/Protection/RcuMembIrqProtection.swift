@@ -24,6 +24,7 @@ public final class RcuMembIrqProtection: WalkProtection {
     public static let summary = "walkers mask interrupts and rcu_read_lock (gup_fast's class); rcu-memb's freer; the sync-IPI fallback is safe for them"
     public static let kernel = "gup_fast on MMU_GATHER_RCU_TABLE_FREE architectures: an IRQ-off region is an RCU read-side section (consolidated RCU, 5.0+), and the sync-IPI fallback waits for it"
     public static let guaranteesSafety = true
+    public static let walkersMaskInterrupts = true
     public static let batchesTables = true
 
     private let tables: RcuTableFree<RcuMemb>

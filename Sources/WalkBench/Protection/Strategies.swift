@@ -38,6 +38,7 @@ public enum Strategies {
         public let revision: Int
         public let inDefaultSuite: Bool
         public let cpumaskPolicy: CPUMaskPolicy
+        public let walkersMaskInterrupts: Bool
     }
 
     public static let all: [Info] = {
@@ -47,7 +48,8 @@ public enum Strategies {
                 infos.append(Info(name: P.name, summary: P.summary, kernel: P.kernel, guaranteesSafety: P.guaranteesSafety,
                                   validationOnly: P.validationOnly, sendsTLBShootdowns: P.sendsTLBShootdowns,
                                   batchesTables: P.batchesTables, revision: P.revision,
-                                  inDefaultSuite: P.inDefaultSuite, cpumaskPolicy: P.cpumaskPolicy))
+                                  inDefaultSuite: P.inDefaultSuite, cpumaskPolicy: P.cpumaskPolicy,
+                                  walkersMaskInterrupts: P.walkersMaskInterrupts))
             }
         }
         var c = Collect()

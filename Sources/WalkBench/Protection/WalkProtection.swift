@@ -31,6 +31,8 @@ public protocol WalkProtection: AnyObject, Sendable {
     static var inDefaultSuite: Bool { get }
     /// Who stays in mm_cpumask: the architecture's and kernel version's rule.
     static var cpumaskPolicy: CPUMaskPolicy { get }
+    /// True if the walkers run with interrupts off (they must then never spin on a PTE lock).
+    static var walkersMaskInterrupts: Bool { get }
     /// True if the strategy's free is x86's TLB-shootdown IPI, so it also sends IPIs for flushes that
     /// free nothing, and the lazy-TLB option (`ProtectionOptions.lazyTLB`) changes what it does.
     static var sendsTLBShootdowns: Bool { get }
@@ -89,6 +91,7 @@ extension WalkProtection {
     /// architecture's history and is run by name, so the default suite stays near a minute.
     public static var inDefaultSuite: Bool { !validationOnly }
     public static var cpumaskPolicy: CPUMaskPolicy { .clearedAtSwitch }
+    public static var walkersMaskInterrupts: Bool { false }
     public func retireDeferred(_ table: TableIndex, cpu: Int) {
         retire(table, cpu: cpu)
         flush(cpu: cpu)

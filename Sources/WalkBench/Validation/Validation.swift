@@ -142,7 +142,7 @@ public enum Validation {
 
         for workload in [UnmapStorm.preset, ThpChurn.preset] {
             for s in Strategies.all where !s.validationOnly {
-                for w in Walkers.all {
+                for w in Walkers.all where PTELockRule.refusal(walker: w.name, strategy: s.name) == nil {
                     let label = w.dispatch == Dispatch.none ? w.name : "\(w.name)/\(w.dispatch)"
                     let expected: Verdict = s.guaranteesSafety ? .safe : .unsafe
                     add(workload.name, s.name, label, expected, harness(workload, s.name, w.name, dispatch: w.dispatch, expected: expected))

@@ -1,20 +1,28 @@
-/// `iterator`: page_vma_mapped_walk's shape. The walk's state lives in a cursor (the table reached and
-/// the address); the caller loops on `next()`, which yields one present leaf at a time; stopping goes
-/// through `done()`. Like page_vma_mapped_walk, the cursor steps through a PTE table entry by entry
-/// and, when it leaves one (or meets a huge leaf or a hole above), restarts from the top for the next
-/// address: "re-entering that big complex function for every iteration step".
+/// `iterator`: page_vma_mapped_walk as the kernel has it. The caller loops on one out-of-line step
+/// function (the kernel's exported page_vma_mapped_walk: "calling that big complex function for every
+/// iteration step"), which keeps its state in a struct (struct page_vma_mapped_walk) and yields one
+/// present leaf at a time. Each step:
+/// - with no PTE table held, walks down from the top to the pmd (check_pmd): a huge leaf is returned
+///   as it is, a hole skipped; a table is mapped and locked (pte_offset_map_lock), and the pmd read
+///   again: if it changed under the walker (!pmd_same), the lock is dropped and the step restarts;
+/// - with a table held, reads the next pte (step_forward);
+/// - leaving the table drops its lock (pte_unmap_unlock), as `done()` does (page_vma_mapped_walk_done).
+/// The PTE lock makes it invalid with strategies whose walkers run with interrupts off (PTELockRule).
 public struct IteratorWalker: PageWalker {
     public static let name = "iterator"
     /// Bumped when what this walker measures changes meaning; `bench compare` never compares across revisions.
-    public static let revision = 1
-    public static let summary = "page_vma_mapped_walk-like cursor: the caller loops on next(), one leaf at a time, then done()"
+    /// 2: the kernel's shape (out of line, PTE lock, !pmd_same restart); revision 1 is `iterator-inline`.
+    public static let revision = 2
+    public static let summary = "page_vma_mapped_walk as the kernel's: one out-of-line step per leaf, the PTE table mapped and locked, !pmd_same restart"
+    public static let takesPTELock = true
 
-    private let layout: PageCursor.Layout
+    private let layout: MappedWalk.Layout
     private let span: UInt64
     public let oracleCapacity: Int
 
     public init(mm: AddressSpace, options: WalkOptions) {
-        layout = PageCursor.Layout(memory: mm.pool.memory, root: mm.root, math: mm.math, pageShift: UInt64(mm.geometry.pageShift))
+        layout = MappedWalk.Layout(memory: mm.pool.memory, locks: mm.pool.pteLocks, root: mm.root, math: mm.math,
+                                   pageShift: UInt64(mm.geometry.pageShift))
         span = options.span
         oracleCapacity = Self.oracleCapacity(mm: mm, span: options.span)
     }
@@ -22,25 +30,26 @@ public struct IteratorWalker: PageWalker {
     @inline(__always)
     public mutating func walk<Win: WalkWindow>(at address: UInt64, window: inout Win) -> WalkResult {
         var result = WalkResult()
-        var cursor = PageCursor(layout, from: address, to: address &+ span)
-        while let leaf = cursor.next(window: &window) {
+        var pvmw = MappedWalk(layout, from: address, to: address &+ span)
+        while let leaf = pvmw.step(window: &window) {
             result.addLeaf(leaf.entry, entryStart: leaf.entryStart, from: leaf.from, to: leaf.to, pageShift: layout.pageShift)
         }
-        cursor.done()
+        result.retries &+= pvmw.restarts
+        pvmw.done()
         return result
     }
 }
 
-/// The iterator's state (struct page_vma_mapped_walk): where it is and which PTE table it holds.
-public struct PageCursor {
+/// struct page_vma_mapped_walk: where the walk is, the PTE table it holds locked, and the pmd that led there.
+public struct MappedWalk {
     public struct Layout {
         let memory: TableMemory
+        let locks: PTELocks
         let root: TableIndex
         let math: LevelMath
         let pageShift: UInt64
     }
 
-    /// One present leaf, clipped to the walked range.
     public struct Leaf {
         public let entry: Entry
         public let entryStart: UInt64
@@ -51,9 +60,11 @@ public struct PageCursor {
     private let layout: Layout
     private var address: UInt64
     private let end: UInt64
-    /// The PTE table the cursor is stepping through, and where its reach ends.
-    private var pteTable: TableIndex?
-    private var pteTableEnd: UInt64 = 0
+    /// The PTE table held (mapped and locked), where its reach ends, and the pmd entry read before locking.
+    private var pte: TableIndex?
+    private var pteEnd: UInt64 = 0
+    /// Steps that found the pmd changed after taking the lock and started over (!pmd_same).
+    public private(set) var restarts = 0
 
     public init(_ layout: Layout, from start: UInt64, to end: UInt64) {
         self.layout = layout
@@ -61,41 +72,58 @@ public struct PageCursor {
         self.end = end
     }
 
-    @inline(__always)
-    public mutating func next<Win: WalkWindow>(window: inout Win) -> Leaf? {
+    /// page_vma_mapped_walk: the next present leaf, or nil when the range is done (nothing held then).
+    @inline(never)
+    public mutating func step<Win: WalkWindow>(window: inout Win) -> Leaf? {
         let math = layout.math
         let last = math.count &- 1
         let page: UInt64 = 1 &<< layout.pageShift
         while address < end {
-            if let pte = pteTable, address < pteTableEnd {
-                let e = layout.memory.load(pte, math.index(address, level: last))
-                let a = address
-                address &+= page
-                // A table entry where only ptes can be: the table was freed and reused higher up.
-                if e.isTable {
-                    if Win.oracleEnabled { window.sawPoison() }
+            if let t = pte {
+                if address < pteEnd {
+                    let e = layout.memory.load(t, math.index(address, level: last))
+                    let a = address
+                    address &+= page
+                    // A table entry where only ptes can be: the table was freed and reused higher up.
+                    if e.isTable {
+                        if Win.oracleEnabled { window.sawPoison() }
+                        continue
+                    }
+                    if e.isPresent { return Leaf(entry: e, entryStart: a, from: a, to: a &+ page) }
+                    if Win.oracleEnabled && e.isPoison { window.sawPoison() }
                     continue
                 }
-                if e.isPresent { return Leaf(entry: e, entryStart: a, from: a, to: a &+ page) }
-                if Win.oracleEnabled && e.isPoison { window.sawPoison() }
-                continue
+                layout.locks.unlock(t)  // pte_unmap_unlock on leaving the table
+                pte = nil
             }
-            // Restart from the top for the current address (page_vma_mapped_walk's `restart`).
-            pteTable = nil
+            // check_pmd: from the top down to the entry for `address`.
             var t = layout.root
             var level = 0
             while true {
                 let coverage: UInt64 = 1 &<< math.shifts[level]
                 let entryStart = address & ~(coverage &- 1)
                 let entryEnd = min(entryStart &+ coverage, end)
-                let e = layout.memory.load(t, math.index(address, level: level))
+                let slot = math.index(address, level: level)
+                let e = layout.memory.load(t, slot)
+                if e.isTable && level &+ 1 == math.count {
+                    if Win.oracleEnabled { window.sawPoison() }
+                    address = entryEnd
+                    break
+                }
                 if e.isTable {
                     let child = e.tableIndex
                     if Win.oracleEnabled { window.followed(child, linkedAt: e.generation) }
                     if level &+ 2 == math.count {
                         window.beforeLeafTable()
-                        pteTable = child
-                        pteTableEnd = entryEnd
+                        layout.locks.lock(child)  // pte_offset_map_lock
+                        if layout.memory.load(t, slot).raw != e.raw {
+                            // !pmd_same: the pmd changed while we took the lock; drop it and look again.
+                            layout.locks.unlock(child)
+                            restarts &+= 1
+                            break
+                        }
+                        pte = child
+                        pteEnd = entryEnd
                         break
                     }
                     t = child
@@ -109,12 +137,14 @@ public struct PageCursor {
                 break
             }
         }
+        done()
         return nil
     }
 
-    /// page_vma_mapped_walk_done: drop what the cursor holds (its PTE table) so it cannot be used again.
+    /// page_vma_mapped_walk_done: drop the PTE table's lock, if one is held, and end the walk.
     public mutating func done() {
-        pteTable = nil
+        if let t = pte { layout.locks.unlock(t) }
+        pte = nil
         address = end
     }
 }

@@ -8,6 +8,8 @@ public protocol PageWalker: SendableMetatype {
     static var summary: String { get }
     /// How the walker's per-entry hooks are called (`Dispatch`); "n/a" for walkers without hooks.
     static var dispatch: String { get }
+    /// True if the walker takes the PTE table's lock while it reads it (pte_offset_map_lock).
+    static var takesPTELock: Bool { get }
     init(mm: AddressSpace, options: WalkOptions)
     /// How many (table, generation) records one walk may log, to size the oracle's buffer.
     var oracleCapacity: Int { get }
@@ -16,6 +18,7 @@ public protocol PageWalker: SendableMetatype {
 
 extension PageWalker {
     public static var dispatch: String { "n/a" }
+    public static var takesPTELock: Bool { false }
 }
 
 /// The ways a callback walker's hooks can be called: each a measured dimension, not an accident.

@@ -8,6 +8,7 @@ public enum Walkers {
         visitor.visit(LookupWalker.self)
         visitor.visit(RangeWalker.self)
         visitor.visit(IteratorWalker.self)
+        visitor.visit(InlineIteratorWalker.self)
         visitor.visit(CallbackWalker<DirectHooks>.self)
         visitor.visit(CallbackWalker<ExistentialHooks>.self)
         visitor.visit(CallbackWalker<ClosureHooks>.self)
@@ -22,13 +23,15 @@ public enum Walkers {
         public let summary: String
         public let dispatch: String
         public let revision: Int
+        public let takesPTELock: Bool
     }
 
     public static let all: [Info] = {
         struct Collect: WalkerVisitor {
             var infos: [Info] = []
             mutating func visit<W: PageWalker>(_ walker: W.Type) {
-                infos.append(Info(name: W.name, summary: W.summary, dispatch: W.dispatch, revision: W.revision))
+                infos.append(Info(name: W.name, summary: W.summary, dispatch: W.dispatch, revision: W.revision,
+                                  takesPTELock: W.takesPTELock))
             }
         }
         var c = Collect()
