@@ -50,7 +50,9 @@ public struct Scenario: Sendable {
     /// different things and are never compared.
     public var revisions: (strategy: Int, walker: Int, workload: Int) {
         (Strategies.all.first { $0.name == strategy }?.revision ?? 0,
-         Walkers.all.first { $0.name == walker }?.revision ?? 0,
+         // A callback walker is registered once per dispatch kind, and each kind has its own revision.
+         Walkers.all.first { $0.name == walker && $0.dispatch == dispatch }?.revision
+            ?? Walkers.all.first { $0.name == walker }?.revision ?? 0,
          workload.kindType.revision)
     }
 
