@@ -50,12 +50,8 @@ public struct MappedWalk {
         let pageShift: UInt64
     }
 
-    public struct Leaf {
-        public let entry: Entry
-        public let entryStart: UInt64
-        public let from: UInt64
-        public let to: UInt64
-    }
+    /// One present leaf, clipped to the walked range (the same as the idealised cursor's).
+    public typealias Leaf = PageCursor.Leaf
 
     private let layout: Layout
     private var address: UInt64
