@@ -48,6 +48,20 @@ public struct MappedWalk {
         let root: TableIndex
         let math: LevelMath
         let pageShift: UInt64
+        /// pte_index's shift and mask, as constants: indexing `math` by a variable level made every step
+        /// copy its tables to the stack (about 40 instructions a step).
+        let pteShift: UInt64
+        let pteMask: UInt64
+
+        init(memory: TableMemory, locks: PTELocks, root: TableIndex, math: LevelMath, pageShift: UInt64) {
+            self.memory = memory
+            self.locks = locks
+            self.root = root
+            self.math = math
+            self.pageShift = pageShift
+            pteShift = math.shifts[math.count - 1]
+            pteMask = math.masks[math.count - 1]
+        }
     }
 
     /// One present leaf, clipped to the walked range (the same as the idealised cursor's).
@@ -71,13 +85,11 @@ public struct MappedWalk {
     /// page_vma_mapped_walk: the next present leaf, or nil when the range is done (nothing held then).
     @inline(never)
     public mutating func step<Win: WalkWindow>(window: inout Win) -> Leaf? {
-        let math = layout.math
-        let last = math.count &- 1
         let page: UInt64 = 1 &<< layout.pageShift
         while address < end {
             if let t = pte {
                 if address < pteEnd {
-                    let e = layout.memory.load(t, math.index(address, level: last))
+                    let e = layout.memory.load(t, Int(truncatingIfNeeded: (address &>> layout.pteShift) & layout.pteMask))
                     let a = address
                     address &+= page
                     // A table entry where only ptes can be: the table was freed and reused higher up.
@@ -93,6 +105,7 @@ public struct MappedWalk {
                 pte = nil
             }
             // check_pmd: from the top down to the entry for `address`.
+            let math = layout.math
             var t = layout.root
             var level = 0
             while true {
