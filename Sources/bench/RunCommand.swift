@@ -294,12 +294,13 @@ struct RunCommand: ParsableCommand {
             timing.repetitions = n
         }
         var protectionOptions = ProtectionOptions()
+        // The strategies --batch-fail-rate and --pt-reclaim apply to.
+        let batching = Strategies.all.filter(\.batchesTables).map(\.name)
         if let batchFailRate {
             guard let p = Double(batchFailRate), p >= 0, p <= 1 else {
                 throw ValidationError("--batch-fail-rate: \"\(batchFailRate)\" is not allowed; use a probability from 0 to 1")
             }
             protectionOptions.batchFailRate = p
-            let batching = Strategies.all.filter(\.batchesTables).map(\.name)
             if p > 0, !strategyNames.contains(where: batching.contains) {
                 throw ValidationError("--batch-fail-rate applies only to the strategies that batch tables for RCU (\(batching.joined(separator: ", "))); none is selected")
             }
@@ -307,7 +308,6 @@ struct RunCommand: ParsableCommand {
         let lazyModes = try names(lazyTLB, "lazy-tlb", allowed: LazyTLB.commandLineValues.map(\.rawValue),
                                   default: [LazyTLB.off.rawValue]).map { LazyTLB(rawValue: $0)! }
         if ptReclaim {
-            let batching = Strategies.all.filter(\.batchesTables).map(\.name)
             guard strategyNames.contains(where: batching.contains) else {
                 throw ValidationError("--pt-reclaim applies only to the strategies that batch tables for RCU (\(batching.joined(separator: ", "))); none is selected")
             }

@@ -132,7 +132,7 @@ extension AddressSpace {
                     pool.storeRelaxed(t, slot, .empty)  // ptep_get_and_clear / pmdp_huge_get_and_clear
                     pool.adjustLiveCount(t, by: -1)
                     leavesCleared &+= 1
-                    if level == geometry.hugeLevel && level != lastLevel { protection.hugePMDChanged(.cleared, cpu: cpu) }
+                    if isHugePMDLevel(level) { protection.hugePMDChanged(.cleared, cpu: cpu) }
                 } else {
                     // The range cuts a huge leaf: split it, then zap the part inside the range.
                     try splitLeaf(in: t, slot: slot, level: level, base: entryStart, protection: protection, cpu: cpu)
@@ -196,8 +196,11 @@ extension AddressSpace {
         // The child is fully written before the parent points at it (pmd_populate after the fill).
         pool.storeRelease(t, slot, .table(child, generation: pool.generation(child)))
         // The model swaps leaf for table in one store; the kernel's pmdp_invalidate comes first.
-        if level == geometry.hugeLevel && level != lastLevel { protection.hugePMDChanged(.invalidated, cpu: cpu) }
+        if isHugePMDLevel(level) { protection.hugePMDChanged(.invalidated, cpu: cpu) }
     }
+
+    /// A leaf at `level` is a huge PMD (where powerpc serialized lockless walkers).
+    private func isHugePMDLevel(_ level: Int) -> Bool { level == geometry.hugeLevel && level != lastLevel }
 
     /// Unmaps everything, finishes the gather and waits for every retired table to be freed.
     /// Afterwards only the root is live.

@@ -39,7 +39,7 @@ extension BroadcastInvalidation {
 
     public func freeHeldBack(walker: Int, writer: Int) -> String? {
         interrupts.ackHeldBack(target: walker, sender: writer)
-            ?? interrupts.ackHeldBack(target: walker, sender: shared.reclaimer.cpu).map { "grace period: " + $0 }
+            ?? shared.reclaimer.heldBack(walker: walker)
     }
 }
 

@@ -46,6 +46,11 @@ final class GracePeriodReclaimer: @unchecked Sendable {
         atomicMemoryFence(ordering: .sequentiallyConsistent)
     }
 
+    /// Forced schedules: the grace period's IPI round waiting on `walker`'s masked interrupts.
+    func heldBack(walker: Int) -> String? {
+        interrupts.ackHeldBack(target: walker, sender: cpu).map { "grace period: " + $0 }
+    }
+
     /// call_rcu for a gather's tables.
     func queue(_ tables: [TableIndex]) {
         inFlight.wrappingAdd(1, ordering: .relaxed)

@@ -87,6 +87,6 @@ public final class IrqDisableRcuFreeProtection: InterruptDriven {
 
     public func freeHeldBack(walker: Int, writer: Int) -> String? {
         interrupts.ackHeldBack(target: walker, sender: writer)
-            ?? interrupts.ackHeldBack(target: walker, sender: reclaimer.cpu).map { "grace period: " + $0 }
+            ?? reclaimer.heldBack(walker: walker)
     }
 }
