@@ -82,6 +82,7 @@ public final class BroadcastInvalidationState: Sendable {
 }
 
 /// Walkers that only mask interrupts around the walk (gup_fast's local_irq_save): a store each way.
+/// irq-disable, irq-disable-rcu, invlpgb, ppc-serialize and ppc-5.8.
 public protocol IRQOffWalkers: InterruptDriven {}
 
 extension IRQOffWalkers {

@@ -16,7 +16,7 @@ import Synchronization
 /// Why not the alternative: walkers pay almost nothing (a store each way), but every free costs an IPI
 /// round to all CPUs that ran the mm, and the freer's latency is the slowest walker's window plus
 /// signal delivery. RCU table freeing moves that cost off the freer's critical path.
-public final class IrqDisableProtection: InterruptDriven {
+public final class IrqDisableProtection: IRQOffWalkers {
     public static let name = "irq-disable"
     /// Bumped when what this strategy measures changes meaning; `bench compare` never compares across revisions.
     /// 2: a munmap that clears leaves but frees no table now sends the TLB-only shootdown, as x86 does.
@@ -24,7 +24,6 @@ public final class IrqDisableProtection: InterruptDriven {
     public static let summary = "walkers mask interrupts (a store); the freer IPIs the mm's cpumask and waits for every ack"
     public static let kernel = "x86-64 bare metal up to 6.14 (tables freed once the shootdown IPIs are acked; guests with PARAVIRT TLB flush already freed through RCU, and 6.15+ does on all x86); the IPI-waits-for-IRQ-off rule behind gup_fast everywhere"
     public static let guaranteesSafety = true
-    public static let walkersMaskInterrupts = true
     public static let sendsTLBShootdowns = true
 
     public let interrupts: InterruptDomain
@@ -37,9 +36,6 @@ public final class IrqDisableProtection: InterruptDriven {
         mm = context.mm
         shootdown = Shootdown(interrupts: interrupts, mm: context.mm, options: context.options, policy: Self.cpumaskPolicy)
     }
-
-    @inline(__always) public func beginWalk(cpu: Int) { interrupts.irqDisable(cpu) }
-    @inline(__always) public func endWalk(cpu: Int) { interrupts.irqEnable(cpu) }
 
     public func retire(_ table: TableIndex, cpu: Int) { gather.add(table) }
 

@@ -25,7 +25,7 @@ import Synchronization
 /// for IRQ-off walkers in the cpumask), and foreign walkers are safe; the price is memory held for a
 /// grace period and one more IPI round per batch (here; the kernel's grace period needs no IPI).
 /// `ipis_sent` counts the shootdowns only, as for irq-disable; the grace periods are counted apart.
-public final class IrqDisableRcuFreeProtection: InterruptDriven {
+public final class IrqDisableRcuFreeProtection: IRQOffWalkers {
     public static let name = "irq-disable-rcu"
     /// Bumped when what this strategy measures changes meaning; `bench compare` never compares across revisions.
     /// 2: x86's lazy cpumask (209954cbc7d0) with --lazy-tlb on.
@@ -33,7 +33,6 @@ public final class IrqDisableRcuFreeProtection: InterruptDriven {
     public static let summary = "irq-disable's walkers and shootdown; tables freed after a grace period IRQ-off walkers hold off (x86 6.15+, PARAVIRT guests)"
     public static let kernel = "x86-64 from 6.15 (as reported) and x86 guests with PARAVIRT TLB flush on any version: the shootdown for the flush, tables freed through tlb_remove_table → call_rcu, an IRQ-off walker holding off the grace period"
     public static let guaranteesSafety = true
-    public static let walkersMaskInterrupts = true
     public static let sendsTLBShootdowns = true
     /// The kernels this stands for update mm_cpumask lazily.
     public static let cpumaskPolicy = CPUMaskPolicy.clearedLazily
@@ -53,9 +52,6 @@ public final class IrqDisableRcuFreeProtection: InterruptDriven {
     }
 
     deinit { reclaimer.stop() }
-
-    @inline(__always) public func beginWalk(cpu: Int) { interrupts.irqDisable(cpu) }
-    @inline(__always) public func endWalk(cpu: Int) { interrupts.irqEnable(cpu) }
 
     public func retire(_ table: TableIndex, cpu: Int) { gather.add(table) }
 
