@@ -4,7 +4,9 @@ import Synchronization
 /// Simulated CPUs' interrupt state and the IPIs between them (see walkipi.h for the mechanism).
 ///
 /// Used by every strategy whose walkers disable interrupts or whose freer must interrupt CPUs:
-/// irq-disable (the TLB-shootdown IPI), counted-ipi-skip, and the RCU strategies' sync fallback.
+/// irq-disable and irq-disable-rcu (the TLB-shootdown IPI), counted-ipi-skip, the ppc family
+/// (serialize_against_pte_lookup), the emulated grace period (GracePeriodReclaimer) and the RCU
+/// strategies' sync fallback.
 public final class InterruptDomain: @unchecked Sendable {
     // @unchecked Sendable: the per-CPU state is written by its owner (and its signal handler) and read
     // by senders through C atomics; `waitingFor` is atomic.
