@@ -131,7 +131,7 @@ struct CheckCommand: ParsableCommand {
             var s = Scenario(geometry: g, workload: w, strategy: v("strategy"), walker: v("walker"), readers: readers, writers: writers,
                              oracle: v("oracle") != "off",
                              walkOptions: WalkOptions(span: UInt64(v("span_bytes")) ?? (2 << 20), takeReference: v("take_ref") != "off",
-                                                      extraWork: UInt64(extraWork ?? "0") ?? 0),
+                                                      extraWork: UInt64(extraWork ?? "0") ?? 0, pin: v("take_ref") == "pin"),
                              timing: Timing(duration: callgrind ? 0.02 : max(duration, 0.01), warmup: callgrind ? 0 : Double(v("warmup_s")) ?? 0.04,
                                             repetitions: callgrind ? 1 : cell.rows.compactMap { $0["repetition"].flatMap(Int.init) }.max() ?? 1,
                                             batch: Int(v("batch")) ?? 256),

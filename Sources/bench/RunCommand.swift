@@ -45,6 +45,8 @@ struct RunCommand: ParsableCommand {
     var noOracle = false
     @Flag(name: .customLong("no-take-ref"), help: "Lookups do not take a page reference and re-check (find_linux_pte-like).")
     var noTakeRef = false
+    @Flag(name: .customLong("foll-pin"), help: "Lookups take their page references as FOLL_PIN (pin_user_pages_fast: a small folio gains 1024 references, a large one a reference and a _pincount) instead of FOLL_GET.")
+    var follPin = false
     @Option(name: .customLong("batch-fail-rate"), parsing: .unconditional, help: "RCU strategies: probability that an mmu_table_batch allocation fails, forcing the sync-IPI fallback (0...1, default 0).")
     var batchFailRate: String?
     @Option(name: .customLong("lazy-tlb"), help: "Strategies that send TLB shootdowns (irq-disable): off, on, or off,on for both; on = x86's lazy TLB, idle CPUs skipped by flushes that free nothing (default off).")
@@ -233,7 +235,10 @@ struct RunCommand: ParsableCommand {
             throw ValidationError("workload \"\(w.name)\" is selected twice (built-ins and --workload-file share one namespace); name each workload once")
         }
         let dispatchNames = try names(dispatch, "dispatch", allowed: Dispatch.names, default: Dispatch.names)
-        var walkOptions = WalkOptions(takeReference: !noTakeRef)
+        if follPin && noTakeRef {
+            throw ValidationError("--foll-pin and --no-take-ref contradict each other: a pin is a page reference; give one of them")
+        }
+        var walkOptions = WalkOptions(takeReference: !noTakeRef, pin: follPin)
         if let extraWork {
             guard let n = UInt64(extraWork), n <= RunLimits.extraWorkMax else {
                 throw ValidationError("--extra-work: \"\(extraWork)\" is not allowed; use a whole number from 0 to \(RunLimits.extraWorkMax)")

@@ -167,7 +167,9 @@ struct ValidateCommand: ParsableCommand {
             guard let last else { continue }
             let shown = firstBad ?? last
             if good < runs { failures += 1 }
-            let evidence = shown.freedAt != nil ? (shown.useAfterFree ? "freed under the walker; the oracle caught it" : "freed under the walker; the oracle MISSED it")
+            let evidence = shown.freedAt != nil && shown.walkerRetried && !shown.useAfterFree
+                ? "page freed under the walker; its try-get or re-check failed and it retried"
+                : shown.freedAt != nil ? (shown.useAfterFree ? "freed under the walker; the oracle caught it" : "freed under the walker; the oracle MISSED it")
                 : shown.heldBack.map { "\($0.point.rawValue): \($0.witness)" }.joined(separator: "; ")
             table.append([c.name, c.strategy, c.expected.rawValue, shown.verdict, good == runs ? "ok" : "MISMATCH", "\(good)/\(runs)", evidence])
             // Every detection, and every miss, says how to replay it.

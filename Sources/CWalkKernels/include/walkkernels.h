@@ -65,6 +65,12 @@ struct wk_result {
     uint64_t retries;
     /// The oracle saw a freed table (a moved generation or a poisoned read). Always 0 without oracle.
     int32_t read_freed;
+    /// The oracle saw the walk take a page of another generation than its leaf mapped. 0 without oracle.
+    int32_t read_freed_page;
+    /// The folio whose reference the walk holds for its caller (head frame + 1; 0: none), and whether
+    /// it is a small folio (how FOLL_PIN counted it).
+    uint64_t held_folio;
+    int32_t held_small;
 };
 
 /// Fills `s` from the geometry (`levels` shifts and masks, top first) and the pool.
@@ -87,10 +93,20 @@ struct wk_result wk_plain_callback_walk_promoted(const struct wk_space *s, const
 
 // ---- The lookup reference (plain build only). ----
 
-/// LookupWalker in C: one address, each level once, stop at the first leaf; with take_ref, take a
-/// reference on the page in PageRefs' hashed counters (`ref_counts`, 65536 of them) and re-check the
-/// leaf and the entry above it. `oracle` NULL: oracle off.
-struct wk_result wk_lookup(const struct wk_space *s, uint32_t *ref_counts, uint64_t address,
-                           int32_t take_ref, struct wk_oracle *oracle);
+/// PageFrames as C sees it: the section directory (each slot 0 or the address of 2^18 words of
+/// [generation 32][refcount 32]) and its slot mask.
+struct wk_pages {
+    uint64_t *directory;
+    uint64_t slot_mask;
+};
+
+/// LookupWalker in C: one address, each level once, stop at the first leaf; with take_ref, try-get
+/// the page's folio (fails on a zero count) and re-check the leaf and the entry above it; the
+/// reference is handed back in held_folio for wk_release_folio after the window. `pin`: FOLL_PIN.
+/// `oracle` NULL: oracle off.
+struct wk_result wk_lookup(const struct wk_space *s, const struct wk_pages *pages, uint64_t address,
+                           int32_t take_ref, int32_t pin, struct wk_oracle *oracle);
+/// Drops the reference wk_lookup handed over (folio_put / unpin).
+void wk_release_folio(const struct wk_pages *pages, uint64_t head, int32_t small, int32_t pin);
 
 #endif

@@ -115,6 +115,7 @@ public enum Callgrind {
         public var oracle: Bool
         public var span: UInt64
         public var takeReference: Bool
+        public var pin: Bool
         public var seed: UInt64
         public var batch: Int
         public var batchFailRate: Double
@@ -135,6 +136,7 @@ public enum Callgrind {
             oracle = scenario.oracle
             span = scenario.walkOptions.span
             takeReference = scenario.walkOptions.takeReference
+            pin = scenario.walkOptions.pin
             seed = scenario.seed
             batch = scenario.timing.batch
             batchFailRate = scenario.protectionOptions.batchFailRate
@@ -151,7 +153,7 @@ public enum Callgrind {
                 "geometry": geometry, "workload": workloadName, "kind": workloadKind, "mapped": String(mappedBytes),
                 "density": String(density), "huge-fraction": String(hugeFraction), "strategy": strategy,
                 "walker": walker, "dispatch": dispatch, "oracle": oracle ? "on" : "off", "span": String(span),
-                "take-ref": takeReference ? "on" : "off", "seed": String(seed), "batch": String(batch),
+                "take-ref": !takeReference ? "off" : pin ? "pin" : "on", "seed": String(seed), "batch": String(batch),
                 "batch-fail-rate": String(batchFailRate), "extra-work": String(extraWork), "walks": String(walks),
             ]
             return Self.keys.flatMap { ["--\($0)", values[$0]!] }
@@ -207,7 +209,10 @@ public enum Callgrind {
             oracle = try onOff("oracle")
             guard let s = UInt64(try value("span")), s > 0 else { throw try bad("span", "use a positive number of bytes") }
             span = s
-            takeReference = try onOff("take-ref")
+            let takeRef = try value("take-ref")
+            guard ["on", "off", "pin"].contains(takeRef) else { throw try bad("take-ref", "use on, off or pin") }
+            takeReference = takeRef != "off"
+            pin = takeRef == "pin"
             guard let seed = UInt64(try value("seed")) else { throw try bad("seed", "use a whole number") }
             self.seed = seed
             guard let b = Int(try value("batch")), b >= 1 else { throw try bad("batch", "use a whole number from 1") }
@@ -239,7 +244,7 @@ public enum Callgrind {
             timing.repetitions = 1
             var s = Scenario(geometry: Geometry.named(geometry)!, workload: workload, strategy: strategy, walker: walker,
                              readers: 1, writers: 0, oracle: oracle,
-                             walkOptions: WalkOptions(span: span, takeReference: takeReference, extraWork: extraWork), timing: timing, seed: seed)
+                             walkOptions: WalkOptions(span: span, takeReference: takeReference, extraWork: extraWork, pin: pin), timing: timing, seed: seed)
             s.dispatch = dispatch
             s.protectionOptions.batchFailRate = batchFailRate
             return s

@@ -13,6 +13,10 @@ public struct RepetitionResult: Sendable {
     /// Present leaves the timed walks found (the work a range walk does).
     public var leaves: UInt64 = 0
     public var uafDetected: UInt64 = 0
+    /// Walks that handed over a page of another generation than the leaf they read (oracle on).
+    public var pageUAFDetected: UInt64 = 0
+    /// Collapses refused because a page held a reference beyond its mappings (a walker's).
+    public var collapsesRefused = 0
     public var walkRetries: UInt64 = 0
     public var writerOps: UInt64 = 0
     /// Writer operation latency (ticks), lock acquisition included.
@@ -45,6 +49,7 @@ public struct RepetitionResult: Sendable {
         walks += t.walks
         walkTicks += t.ticks
         uafDetected += t.uaf
+        pageUAFDetected += t.pageUAF
         walkRetries += t.retries
         leaves += t.leaves
         walkLatency.add(t.latency)
@@ -63,6 +68,7 @@ struct ReaderTally: Sendable {
     var leaves: UInt64 = 0
     var ticks: UInt64 = 0
     var uaf: UInt64 = 0
+    var pageUAF: UInt64 = 0
     var retries: UInt64 = 0
     var latency = Histogram<UInt64>(highestTrackableValue: 1 << 40, numberOfSignificantValueDigits: .three)
     var counters = CounterTotals()

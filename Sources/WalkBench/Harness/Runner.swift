@@ -162,6 +162,7 @@ public struct Runner: Sendable {
         for i in processSessions.indices { processSessions[i].start() }
         let freedBefore = mm.pool.tablesFreed
         let freedDuringWalksBefore = mm.pool.tablesFreedDuringWalks
+        let refusedBefore = mm.collapsesRefused
         let loadBefore = HostLoad.now()
         let start = TimeBase.monotonicNanoseconds()
         control.set(.measure)
@@ -171,6 +172,7 @@ public struct Runner: Sendable {
         let disturbance = loadBefore.flatMap { b in HostLoad.now()?.since(b) }
         let freedInPhase = mm.pool.tablesFreed - freedBefore
         let freedDuringWalks = mm.pool.tablesFreedDuringWalks - freedDuringWalksBefore
+        let refusedInPhase = mm.collapsesRefused - refusedBefore
         let pendingPeak = mm.pool.tablesPendingPeak
         for i in processSessions.indices { processSessions[i].stop() }
         let updater = protection.updaterCounters()
@@ -189,6 +191,7 @@ public struct Runner: Sendable {
         m.disturbance = disturbance
         m.tablesFreed = freedInPhase
         m.tablesFreedDuringWalks = scenario.oracle ? freedDuringWalks : nil
+        m.collapsesRefused = refusedInPhase
         m.tablesPendingPeak = pendingPeak
         m.bytesPendingPeak = bytesPendingPeak
         m.writerWait = writerWaits
@@ -270,6 +273,7 @@ public struct Runner: Sendable {
         if measuring { for i in sessions.indices { sessions[i].stop() } }
         tally.counters.add(sessions, events: counters.threadEvents)
         tally.uaf = loop.uaf
+        tally.pageUAF = loop.pageUAF
         tally.retries = loop.retries
         wb_consume(loop.checksum)
         return tally
@@ -398,6 +402,7 @@ struct WalkLoop<P: WalkProtection, W: PageWalker, L: OracleLog> {
     let extraWork: UInt64
     var checksum: UInt64 = 0
     var uaf: UInt64 = 0
+    var pageUAF: UInt64 = 0
     var retries: UInt64 = 0
     var leaves: UInt64 = 0
 
@@ -418,6 +423,7 @@ struct WalkLoop<P: WalkProtection, W: PageWalker, L: OracleLog> {
 
     mutating func resetCounts() {
         uaf = 0
+        pageUAF = 0
         retries = 0
         leaves = 0
     }
@@ -433,7 +439,9 @@ struct WalkLoop<P: WalkProtection, W: PageWalker, L: OracleLog> {
         var r = walker.walk(at: address, window: &window)
         if extraWork != 0 { r.frameSum = wb_extra_work(r.frameSum, extraWork) }
         if window.log.readFreedTable() { uaf &+= 1 }
+        if window.log.readFreedPage() { pageUAF &+= 1 }
         protection.endWalk(cpu: cpu)
+        walker.releasePages(r)
         checksum &+= r.frameSum
         retries &+= UInt64(truncatingIfNeeded: r.retries)
         leaves &+= UInt64(truncatingIfNeeded: r.leaves)

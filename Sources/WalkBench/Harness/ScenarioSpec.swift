@@ -19,6 +19,7 @@ public struct ScenarioSpec: Codable, Sendable, Hashable {
     public var oracle: Bool
     public var span: UInt64
     public var takeReference: Bool
+    public var pin: Bool
     public var extraWork: UInt64
     public var duration: Double
     public var warmup: Double
@@ -48,6 +49,7 @@ public struct ScenarioSpec: Codable, Sendable, Hashable {
         oracle = s.oracle
         span = s.walkOptions.span
         takeReference = s.walkOptions.takeReference
+        pin = s.walkOptions.pin
         extraWork = s.walkOptions.extraWork
         duration = s.timing.duration
         warmup = s.timing.warmup
@@ -88,7 +90,7 @@ public struct ScenarioSpec: Codable, Sendable, Hashable {
         w.readers = readers
         w.writers = writers
         var s = Scenario(geometry: g, workload: w, strategy: strategy, walker: walker, readers: readers, writers: writers,
-                         oracle: oracle, walkOptions: WalkOptions(span: span, takeReference: takeReference, extraWork: extraWork),
+                         oracle: oracle, walkOptions: WalkOptions(span: span, takeReference: takeReference, extraWork: extraWork, pin: pin),
                          timing: Timing(duration: duration, warmup: warmup, repetitions: repetitions, batch: batch), seed: seed)
         s.dispatch = dispatch
         s.protectionOptions = ProtectionOptions(batchFailRate: batchFailRate, lazyTLB: lazy,

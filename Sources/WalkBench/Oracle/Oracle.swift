@@ -21,6 +21,12 @@ public protocol OracleLog: SendableMetatype {
     /// Checks the log; call it inside the window, after the walk's last table read. True if this walk
     /// read a table that was freed under it.
     mutating func readFreedTable() -> Bool
+    /// The walker took references on a folio at generation `held` for a leaf that mapped it at
+    /// generation `mapped`: if they differ, the page was freed (and reused) between the leaf's read
+    /// and the references, and the walker hands its caller a page that is not the one mapped.
+    mutating func tookPage(mapped: UInt32, held: UInt32)
+    /// True (once) if this walk handed over such a page.
+    mutating func readFreedPage() -> Bool
     /// Frees the log's storage.
     func release()
     /// Raise `cpu`'s open-window flag in the pool while a walk is open (stress statistics).
@@ -38,6 +44,7 @@ public struct OracleOn: OracleLog {
     @usableFromInline let capacity: Int
     @usableFromInline var count = 0
     @usableFromInline var tainted = false
+    @usableFromInline var pageTainted = false
     /// This CPU's open-window flag in the pool, when watched.
     @usableFromInline var openWindow: UnsafeMutablePointer<Atomic<UInt32>>?
     /// CPU 0's flag; no reference to the pool is kept (no ARC in the walk loop).
@@ -71,6 +78,15 @@ public struct OracleOn: OracleLog {
 
     @inline(__always) public mutating func sawPoison() { tainted = true }
 
+    @inline(__always) public mutating func tookPage(mapped: UInt32, held: UInt32) {
+        if Entry.truncate(folioGeneration: held) != mapped { pageTainted = true }
+    }
+
+    @inline(__always) public mutating func readFreedPage() -> Bool {
+        defer { pageTainted = false }
+        return pageTainted
+    }
+
     @inline(__always) public mutating func readFreedTable() -> Bool {
         flush()
         openWindow?.pointee.store(0, ordering: .relaxed)
@@ -99,4 +115,6 @@ public struct OracleOff: OracleLog {
     @inline(__always) public mutating func followed(_ table: TableIndex, linkedAt generation: UInt32) {}
     @inline(__always) public mutating func sawPoison() {}
     @inline(__always) public mutating func readFreedTable() -> Bool { false }
+    @inline(__always) public mutating func tookPage(mapped: UInt32, held: UInt32) {}
+    @inline(__always) public mutating func readFreedPage() -> Bool { false }
 }

@@ -20,7 +20,18 @@ public final class AddressSpace: @unchecked Sendable {
     public let staleCPUs = CPUMask()
     /// PT_RECLAIM: MADV_DONTNEED frees the PTE tables it empties. Set before writers start.
     public var reclaimsEmptyPTETables = false
-    public let pageRefs: PageRefs
+    /// The data pages leaves map: reference counts and generations (struct page's `_refcount`).
+    public let pages: PageFrames
+    /// Order of the folios PTE leaves map when populated (0: small pages; 4: 64 KiB mTHP with 4 KiB pages).
+    /// Set before populating.
+    public var pteFolioOrder = 0
+    /// Pages unmapped whose references are dropped after the gather's flush (the mmu_gather's page
+    /// batch): a walker the flush waits for still finds them mapped. Written under `lock` for writing.
+    var gatheredPages: [UInt64] = []
+    /// Collapses given up because a page held references beyond its mappings (a GUP reference):
+    /// khugepaged's refcount check failing. Atomic: read while writers run.
+    let collapsesRefusedCount = Atomic<Int>(0)
+    public var collapsesRefused: Int { collapsesRefusedCount.load(ordering: .relaxed) }
     /// The mapped regions, fixed after set-up; walkers pick their addresses inside them.
     public private(set) var vmas: [Range<UInt64>] = []
     /// Present leaves (pte or huge) cleared by unmap so far; written only under `lock` for writing.
@@ -38,7 +49,7 @@ public final class AddressSpace: @unchecked Sendable {
         lock = try MmapLock()
         cpumask = CPUMask()
         lazyCPUs = CPUMask()
-        pageRefs = PageRefs()
+        pages = try PageFrames(frameBits: geometry.addressBits - geometry.pageShift)
     }
 
     /// Upper bound on the tables mapping `bytes` densely takes, counting partial tables at both ends.

@@ -6,7 +6,11 @@
 /// [ generation 16 ][ payload 46: table index or frame ][leaf][present]
 /// ```
 /// A table entry carries the generation its child table had when it was linked; the oracle compares
-/// it with the child's current generation. A leaf's payload is a frame number. PTE-level entries are
+/// it with the child's current generation. A leaf's payload is a frame number, and its top 16 bits
+/// say which folio the page belongs to: `[folio generation 11][folio order 5]`, the order of a
+/// PTE-mapped large folio (0 for a small page; 0 in a huge leaf, whose folio starts at its frame) and
+/// the folio's generation when it was mapped. The kernel finds the folio through the page
+/// (page->compound_head); the model keeps it in the entry so a walker needs no extra load for it. PTE-level entries are
 /// always leaves, so a walker never follows a frame as if it were a table, even in a reused page.
 /// 46 payload bits hold every frame of a 57-bit (5-level) address space; 16 generation bits would need
 /// 65,536 frees of one slot inside a single walk to wrap unseen.
@@ -35,10 +39,17 @@ public struct Entry: Hashable, Sendable, CustomStringConvertible {
             | ((UInt64(generation) & generationMask) << generationShift))
     }
 
+    public static let folioOrderBits: UInt64 = 5
+    public static let folioGenerationShift: UInt64 = generationShift + folioOrderBits
+    public static let folioGenerationMask: UInt64 = (1 << (generationBits - folioOrderBits)) - 1
+
     @inline(__always)
-    public static func leaf(frame: UInt64) -> Entry {
+    public static func leaf(frame: UInt64, folioGeneration: UInt32 = 0, folioOrder: Int = 0) -> Entry {
         precondition(frame <= payloadMask, "frame \(frame) does not fit in \(payloadBits) bits")
-        return Entry(raw: presentBit | leafBit | (frame << payloadShift))
+        precondition(folioOrder < 1 << folioOrderBits, "folio order \(folioOrder)")
+        return Entry(raw: presentBit | leafBit | (frame << payloadShift)
+            | (UInt64(folioOrder) << generationShift)
+            | ((UInt64(folioGeneration) & folioGenerationMask) << folioGenerationShift))
     }
 
     @inline(__always) public var isPresent: Bool { raw & Entry.presentBit != 0 }
@@ -52,6 +63,12 @@ public struct Entry: Hashable, Sendable, CustomStringConvertible {
     @inline(__always) public var generation: UInt32 { UInt32(truncatingIfNeeded: (raw &>> Entry.generationShift) & Entry.generationMask) }
 
     @inline(__always) public static func truncate(generation: UInt32) -> UInt32 { generation & UInt32(generationMask) }
+
+    /// A leaf's folio order (pages = 1 << order) for a PTE-mapped page.
+    @inline(__always) public var folioOrder: UInt64 { (raw &>> Entry.generationShift) & ((1 << Entry.folioOrderBits) - 1) }
+    /// A leaf's folio generation when it was mapped (11 bits; compare with `Entry.truncate(folioGeneration:)`).
+    @inline(__always) public var folioGeneration: UInt32 { UInt32(truncatingIfNeeded: raw &>> Entry.folioGenerationShift) }
+    @inline(__always) public static func truncate(folioGeneration: UInt32) -> UInt32 { folioGeneration & UInt32(folioGenerationMask) }
 
     public var description: String {
         if raw == 0 { return "empty" }

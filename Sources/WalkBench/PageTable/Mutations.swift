@@ -49,11 +49,15 @@ extension AddressSpace {
                     a += page
                 }
                 if !chosen.isEmpty, let pte = try table(at: lastLevel, for: addr, create: true) {
+                    let folioMask = ~((UInt64(1) << UInt64(pteFolioOrder)) - 1)
                     for a in chosen {
                         let slot = math.index(a, level: lastLevel)
                         guard !pool.load(pte, slot).isPresent else { continue }
+                        let f = frame(for: a)
+                        // Each PTE mapping a page holds a reference on its folio.
+                        let generation = pages.map(f & folioMask, refs: 1)
                         // set_pte_at: release stands for the barrier that orders the page's contents first.
-                        pool.storeRelease(pte, slot, .leaf(frame: frame(for: a)))
+                        pool.storeRelease(pte, slot, .leaf(frame: f, folioGeneration: generation, folioOrder: pteFolioOrder))
                         pool.adjustLiveCount(pte, by: 1)
                     }
                 }
@@ -66,8 +70,24 @@ extension AddressSpace {
         guard let t = try table(at: geometry.hugeLevel, for: address, create: true) else { return }
         let slot = math.index(address, level: geometry.hugeLevel)
         guard !pool.load(t, slot).isPresent else { return }
-        pool.storeRelease(t, slot, .leaf(frame: frame(for: address)))
+        let head = frame(for: address)
+        let generation = pages.map(head, refs: 1)
+        pool.storeRelease(t, slot, .leaf(frame: head, folioGeneration: generation))
         pool.adjustLiveCount(t, by: 1)
+    }
+
+    /// The folio a leaf at `level` maps, by its head frame: a huge leaf's starts at its frame; a PTE's
+    /// is the page's frame rounded down to the folio's size.
+    @inline(__always)
+    func folioHead(_ e: Entry, level: Int) -> UInt64 {
+        level == lastLevel ? e.frame & ~((1 << e.folioOrder) &- 1) : e.frame
+    }
+
+    /// The end of a gather: drops the references of the pages its zaps unmapped (freeing those no one
+    /// else holds), after the flush, as tlb_finish_mmu frees its batched pages after the TLB flush.
+    private func releaseGatheredPages() {
+        for head in gatheredPages { pages.put(head, refs: 1) }
+        gatheredPages.removeAll(keepingCapacity: true)
     }
 
     /// Unmaps `range`: clears its leaves (splitting huge leaves it cuts), unlinks every table that
@@ -86,6 +106,7 @@ extension AddressSpace {
         } else if leavesCleared != leavesBefore {
             protection.flushTLBOnly(cpu: cpu)
         }
+        releaseGatheredPages()
         return retired
     }
 
@@ -98,6 +119,7 @@ extension AddressSpace {
         try zap(root, level: 0, range.lowerBound, range.upperBound, freeTables: false, protection: protection, cpu: cpu,
                 retired: &retired)
         if retired > 0 { protection.flush(cpu: cpu) } else { protection.flushTLBOnly(cpu: cpu) }
+        releaseGatheredPages()
     }
 
     private func zap<P: WalkProtection>(_ t: TableIndex, level: Int, _ lo: UInt64, _ hi: UInt64, freeTables: Bool,
@@ -131,6 +153,7 @@ extension AddressSpace {
                 if level == lastLevel || (addr == entryStart && end == entryStart &+ coverage) {
                     pool.storeRelaxed(t, slot, .empty)  // ptep_get_and_clear / pmdp_huge_get_and_clear
                     pool.adjustLiveCount(t, by: -1)
+                    gatheredPages.append(folioHead(e, level: level))  // __tlb_remove_page
                     leavesCleared &+= 1
                     if isHugePMDLevel(level) { protection.hugePMDChanged(.cleared, cpu: cpu) }
                 } else {
@@ -143,9 +166,13 @@ extension AddressSpace {
         }
     }
 
-    /// THP collapse (khugepaged): replaces the PTE table under `address` with a huge leaf. The pmd is
-    /// cleared and the gather flushed (pmdp_collapse_flush's IPI) before the table is retired and the
-    /// huge leaf installed. Returns false when there was no PTE table there.
+    /// THP collapse (khugepaged's collapse_huge_page): replaces the PTE table under `address` with a
+    /// huge leaf. The pmd is cleared and flushed (pmdp_collapse_flush); then every folio the table maps
+    /// is frozen (page_ref_freeze with the references its mappings hold). If one holds more (a GUP
+    /// reference taken by a walker), the collapse is given up: the frozen ones are thawed, the same
+    /// table is put back (pmd_populate), `collapsesRefused` counts it. Otherwise the old pages are
+    /// freed, the table is retired and the huge leaf installed, mapping a new folio. Returns false when
+    /// there was no PTE table there, or the collapse was refused.
     @discardableResult
     public func collapse<P: WalkProtection>(at address: UInt64, protection: P, cpu: Int) throws -> Bool {
         let hugeLevel = geometry.hugeLevel
@@ -154,17 +181,44 @@ extension AddressSpace {
         let slot = math.index(address, level: hugeLevel)
         let e = pool.load(t, slot)
         guard e.isTable else { return false }
+        let pte = e.tableIndex
         // The PTE table's lock while the pmd goes: a walker holding it finishes its step first, and the
         // next one sees the pmd changed (page_vma_mapped_walk's !pmd_same) and restarts.
-        pool.pteLocks.lock(e.tableIndex)
+        pool.pteLocks.lock(pte)
         pool.storeRelaxed(t, slot, .empty)
-        pool.pteLocks.unlock(e.tableIndex)
+        pool.pteLocks.unlock(pte)
         protection.hugePMDChanged(.collapsed, cpu: cpu)
-        pool.noteRetired(e.tableIndex, bytes: geometry.levels[hugeLevel + 1].entries * 8)
-        protection.retireDeferred(e.tableIndex, cpu: cpu)
-        let base = address & ~(geometry.pteTableCoverage - 1)
-        pool.storeRelease(t, slot, .leaf(frame: frame(for: base)))
+        // pmdp_collapse_flush: no walker the flush waits for still reads the old entries after this.
+        protection.flushTLBOnly(cpu: cpu)
+        let folios = mappedFolios(pte)
+        var frozen = 0
+        while frozen < folios.count, pages.freeze(folios[frozen].head, expected: folios[frozen].mappings) { frozen += 1 }
+        if frozen < folios.count {
+            for f in folios[..<frozen] { pages.unfreeze(f.head, count: f.mappings) }
+            pool.storeRelease(t, slot, .table(pte, generation: pool.generation(pte)))
+            collapsesRefusedCount.wrappingAdd(1, ordering: .relaxed)
+            return false
+        }
+        for f in folios { pages.freeFrozen(f.head) }
+        pool.noteRetired(pte, bytes: geometry.levels[hugeLevel + 1].entries * 8)
+        protection.retireDeferred(pte, cpu: cpu)
+        let head = frame(for: address & ~(geometry.pteTableCoverage - 1))
+        let generation = pages.map(head, refs: 1)
+        pool.storeRelease(t, slot, .leaf(frame: head, folioGeneration: generation))
         return true
+    }
+
+    /// The folios a PTE table maps, each with the number of its pages mapped there (the references
+    /// those mappings hold).
+    private func mappedFolios(_ pte: TableIndex) -> [(head: UInt64, mappings: UInt32)] {
+        var folios: [(head: UInt64, mappings: UInt32)] = []
+        for i in 0..<geometry.levels[lastLevel].entries {
+            let leaf = pool.load(pte, i)
+            guard leaf.isPresent && leaf.isLeaf else { continue }
+            let head = folioHead(leaf, level: lastLevel)
+            if let last = folios.indices.last, folios[last].head == head { folios[last].mappings += 1 } else { folios.append((head, 1)) }
+        }
+        return folios
     }
 
     /// THP split (__split_huge_pmd): replaces the huge leaf under `address` with a full PTE table
@@ -187,11 +241,17 @@ extension AddressSpace {
     private func splitLeaf<P: WalkProtection>(in t: TableIndex, slot: Int, level: Int, base: UInt64,
                                               protection: P, cpu: Int) throws {
         let childLevel = geometry.levels[level + 1]
+        precondition(level + 1 == lastLevel, "only huge leaves right above the PTE level are split")
         let child = try pool.allocate()
+        let leaf = pool.load(t, slot)
+        // The folio stays whole, now mapped by PTEs: each holds a reference (the huge leaf's one
+        // becomes the first PTE's), and each PTE says which folio it maps.
+        let order = Int(geometry.levels[level].shift - childLevel.shift)
         for i in 0..<childLevel.entries {
             let a = base + UInt64(i) << UInt64(childLevel.shift)
-            pool.storeRelaxed(child, i, .leaf(frame: frame(for: a)))
+            pool.storeRelaxed(child, i, .leaf(frame: frame(for: a), folioGeneration: leaf.folioGeneration, folioOrder: order))
         }
+        _ = pages.map(leaf.frame, refs: UInt32(childLevel.entries - 1))
         pool.adjustLiveCount(child, by: childLevel.entries)
         // The child is fully written before the parent points at it (pmd_populate after the fill).
         pool.storeRelease(t, slot, .table(child, generation: pool.generation(child)))

@@ -23,14 +23,14 @@ public enum Columns {
         "process", "processes", "extra_work", "strategy_rev", "walker_rev", "workload_rev", "timer_resolution_ns",
         "thp", "arena_hugepages", "preflight", "preflight_other_cpu_pct", "preflight_steal_pct", "loadavg_1m",
         "other_cpu_pct", "steal_pct", "disturbed", "cell_spread_pct", "unstable", "tables_freed_during_walks",
-        "cpumask_policy", "cpumask_trim_ms", "cpumask_trims", "pt_reclaim",
+        "cpumask_policy", "cpumask_trim_ms", "cpumask_trims", "pt_reclaim", "page_uaf_detected", "ref_contention",
     ]
 
     public static let all: [String] = leading + appended
     /// Columns added after files that lack them were written, where lacking them loses nothing a
     /// comparison needs: such files are still read (baselines saved before stay usable).
     public static let optional: Set<String> = ["tables_freed_during_walks", "cpumask_policy", "cpumask_trim_ms", "cpumask_trims",
-                                                   "pt_reclaim"]
+                                                   "pt_reclaim", "page_uaf_detected", "ref_contention"]
     /// Each column's position in `all`.
     public static let slot: [String: Int] = Dictionary(uniqueKeysWithValues: all.enumerated().map { ($1, $0) })
     public static func slots(of header: [String]) -> [Int?] { header.map { slot[$0] } }
@@ -153,6 +153,8 @@ public struct ResultRow: Sendable {
         r["tables_pending_peak"] = String(m.tablesPendingPeak)
         // With the oracle off nothing was checked: an empty cell, not a zero that looks like SAFE.
         r["uaf_detected"] = scenario.oracle ? String(m.uafDetected) : nil
+        r["page_uaf_detected"] = scenario.oracle && scenario.walkOptions.takeReference ? String(m.pageUAFDetected) : ""
+        r["ref_contention"] = String(m.collapsesRefused)
         r["oracle"] = scenario.oracle ? "on" : "off"
         r["ipis_sent"] = m.ipisSent.map { String($0) }
         r["writer_wait_us_p50"] = number(Statistics.percentile(m.writerWait, 50, timeBase: tb).map { $0 / 1000 })
@@ -161,7 +163,7 @@ public struct ResultRow: Sendable {
         r["grace_period_us_p99"] = number(m.gracePeriods.flatMap { Statistics.percentile($0, 99, timeBase: tb) }.map { $0 / 1000 })
         r["bytes_pending_peak"] = String(m.bytesPendingPeak)
         r["walk_retries"] = String(m.walkRetries)
-        r["take_ref"] = scenario.walkOptions.takeReference ? "on" : "off"
+        r["take_ref"] = scenario.walkOptions.takeRefColumn
         r["mapped_bytes"] = String(scenario.workload.mappedBytes)
         r["density"] = number(scenario.workload.density, digits: 4)
         r["huge_fraction"] = number(scenario.workload.hugeFraction, digits: 4)

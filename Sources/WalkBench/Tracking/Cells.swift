@@ -42,6 +42,7 @@ public struct CellKey: Sendable, Hashable, Comparable {
         if value("geometry") != "x86-64-4l" { s += " \(value("geometry"))" }
         if value("oracle") == "off" { s += " no-oracle" }
         if value("take_ref") == "off" { s += " no-ref" }
+        if value("take_ref") == "pin" { s += " foll-pin" }
         return s
     }
 

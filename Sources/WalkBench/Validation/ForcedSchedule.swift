@@ -13,6 +13,9 @@ public enum ProtocolPoint: String, CaseIterable, Sendable {
     case leafPointerLoaded = "leaf-pointer-loaded"
     /// Walker: leafTableReached has run; the last-level table is read next.
     case leafTableNext = "leaf-table-next"
+    /// Walker: it read the leaf and holds no page reference yet (gup_fast between the pte load and
+    /// try_grab_folio): where forced page schedules stop it.
+    case leafRead = "leaf-read"
     /// Walker: every table read is done and checked by the oracle; endWalk runs next.
     case windowClosing = "window-closing"
     /// Writer: the table's entry is cleared and the table handed to the strategy (tlb_remove_table).
@@ -48,6 +51,8 @@ public enum ForcedSchedule {
         var foreign = false
         /// The walker's CPU is lazy in the mm (x86 lazy TLB).
         var lazyWalker = false
+        /// A page schedule (ForcedPageSchedule.swift) with this walker, instead of the table schedule.
+        var pageWalker: String?
     }
 
     /// Every safe strategy, then the broken variants each must catch.
@@ -89,7 +94,7 @@ public enum ForcedSchedule {
                  summary: "no batch: the sync IPI is acked by a QSBR walker mid-walk",
                  options: ProtectionOptions(batchFailRate: 1)),
         ]
-        return all
+        return all + pageCases
     }()
 
     /// Bugs that stopping threads cannot force, and where they are checked instead.
@@ -123,9 +128,12 @@ public enum ForcedSchedule {
         public var failure: String?
         public var schedule: [String] = []
         public var reproducer = ""
+        /// Page schedules: the walker gave up (try-get failed or the re-check saw a change).
+        public var walkerRetried = false
 
         public var verdict: String {
             if let failure { return "UNDECIDED: \(failure)" }
+            if forcedCase.pageWalker != nil { return pageVerdict }
             if let at = freedAt { return useAfterFree ? "UNSAFE: freed at \(at.rawValue), use-after-free caught" : "freed at \(at.rawValue), NOT caught by the oracle" }
             if useAfterFree { return "UNSAFE: use-after-free without a free under the stop" }
             return heldBack.count == ProtocolPoint.walkerStops.count && freedInTheEnd ? "SAFE: held back at every stop" : "held back at \(heldBack.count) of \(ProtocolPoint.walkerStops.count) stops"
@@ -133,6 +141,7 @@ public enum ForcedSchedule {
 
         public var matches: Bool {
             guard failure == nil else { return false }
+            if forcedCase.pageWalker != nil { return pageMatches }
             switch forcedCase.expected {
             case .safe: return freedAt == nil && !useAfterFree && freedInTheEnd && heldBack.count == ProtocolPoint.walkerStops.count
             case .unsafe: return freedAt != nil && useAfterFree
@@ -146,7 +155,15 @@ public enum ForcedSchedule {
             let settings: Settings
             var result: Result<Outcome, Error>?
             mutating func visit<P: WalkProtection>(_: P.Type) {
-                if P.name == c.strategy { result = Result { try ForcedSchedule.run(c, P.self, settings) } }
+                guard P.name == c.strategy else { return }
+                result = Result {
+                    switch c.pageWalker {
+                    case nil: try ForcedSchedule.run(c, P.self, settings)
+                    case LookupWalker.name?: try ForcedSchedule.runPage(c, P.self, LookupWalker.self, settings)
+                    case LookupNoRecheckWalker.name?: try ForcedSchedule.runPage(c, P.self, LookupNoRecheckWalker.self, settings)
+                    case let w?: throw Runner.Failure(description: "forced schedule \(c.name): no page schedule for walker \(w)")
+                    }
+                }
             }
         }
         var v = Visit(c: c, settings: settings)
@@ -200,9 +217,10 @@ public enum ForcedSchedule {
                                         log: OracleOn(pool: mm.pool, capacity: w.oracleCapacity), gate: gate)
             protection.beginWalk(cpu: walkerCPU)
             window.log.begin()
-            _ = w.walk(at: address, window: &window)
+            let r = w.walk(at: address, window: &window)
             uaf.store(window.log.readFreedTable(), ordering: .relaxed)
             protection.endWalk(cpu: walkerCPU)
+            w.releasePages(r)
             protection.quiescent(cpu: walkerCPU)
             window.log.release()
             mm.cpumask.clear(walkerCPU)
@@ -314,6 +332,7 @@ struct StoppingWindow<P: WalkProtection, L: OracleLog>: WalkWindow {
     static var oracleEnabled: Bool { L.enabled }
     mutating func followed(_ table: TableIndex, linkedAt generation: UInt32) { log.followed(table, linkedAt: generation) }
     mutating func sawPoison() { log.sawPoison() }
+    mutating func tookPage(mapped: UInt32, held: UInt32) { log.tookPage(mapped: mapped, held: held) }
     mutating func beforeLeafTable() {
         gate.stop(at: .leafPointerLoaded)
         protection.leafTableReached(cpu: cpu)

@@ -105,20 +105,20 @@ public struct CCallbackWalker<Kernel: CWalkKernel>: PageWalker {
 public struct CLookupWalker: PageWalker {
     public static let name = "lookup-c"
     /// Bumped when what this walker measures changes meaning; `bench compare` never compares across revisions.
-    public static let revision = 1
+    /// 2: try-get on the folio, put after the window (as `lookup` revision 2).
+    public static let revision = 2
     public static let summary = "LookupWalker's work in C over the same tables: the reference the Swift walk is compared with"
 
     private let state: CWalkState
-    private let refs: PageRefs  // keeps the counters alive
-    private let refCounts: UnsafeMutablePointer<UInt32>
+    private let pages: UnsafeMutablePointer<wk_pages>
     private let takeReference: Bool
+    private let pin: Bool
 
     public init(mm: AddressSpace, options: WalkOptions) {
         state = CWalkState(mm: mm, oracleCapacity: LevelMath.maxLevels)
-        refs = mm.pageRefs
-        // PageRefs' Atomic<UInt32> counters, handed to C, which updates them with __atomic builtins.
-        refCounts = UnsafeMutableRawPointer(mm.pageRefs.counts).assumingMemoryBound(to: UInt32.self)
+        pages = state.pages
         takeReference = options.takeReference
+        pin = options.pin
     }
 
     public var oracleCapacity: Int { LevelMath.maxLevels }
@@ -128,12 +128,22 @@ public struct CLookupWalker: PageWalker {
         let r: wk_result
         if Win.oracleEnabled {
             var oracle = state.oracle(delay: window)
-            r = wk_lookup(state.space, refCounts, address, takeReference ? 1 : 0, &oracle)
+            r = wk_lookup(state.space, pages, address, takeReference ? 1 : 0, pin ? 1 : 0, &oracle)
             if r.read_freed != 0 { window.sawPoison() }
+            // The C walk compared the generations; a mismatch is reported as the Swift one would see it.
+            if r.read_freed_page != 0 { window.tookPage(mapped: 1, held: 0) }
         } else {
-            r = wk_lookup(state.space, refCounts, address, takeReference ? 1 : 0, nil)
+            r = wk_lookup(state.space, pages, address, takeReference ? 1 : 0, pin ? 1 : 0, nil)
         }
-        return WalkResult(leaves: Int(truncatingIfNeeded: r.leaves), frameSum: r.frame_sum, retries: Int(truncatingIfNeeded: r.retries))
+        var result = WalkResult(leaves: Int(truncatingIfNeeded: r.leaves), frameSum: r.frame_sum, retries: Int(truncatingIfNeeded: r.retries))
+        result.heldFolio = r.held_folio
+        result.heldSmallFolio = r.held_small != 0
+        return result
+    }
+
+    @inline(__always)
+    public mutating func releasePages(_ result: WalkResult) {
+        if result.heldFolio != 0 { wk_release_folio(pages, result.heldFolio &- 1, result.heldSmallFolio ? 1 : 0, pin ? 1 : 0) }
     }
 }
 
@@ -142,8 +152,10 @@ public struct CLookupWalker: PageWalker {
 /// the Swift log would.
 final class CWalkState {
     let space: UnsafeMutablePointer<wk_space>
+    let pages: UnsafeMutablePointer<wk_pages>
     let records: UnsafeMutablePointer<UInt64>
     let capacity: Int
+    private let frames: PageFrames  // keeps the page words alive
 
     init(mm: AddressSpace, oracleCapacity: Int) {
         let memory = mm.pool.memory
@@ -160,9 +172,15 @@ final class CWalkState {
                       shifts, masks)
         capacity = max(oracleCapacity, 1)
         records = .allocate(capacity: capacity)
+        frames = mm.pages
+        pages = .allocate(capacity: 1)
+        let words = mm.pages.words
+        pages.initialize(to: wk_pages(directory: UnsafeMutableRawPointer(words.directory).assumingMemoryBound(to: UInt64.self),
+                                      slot_mask: UInt64(words.slotMask)))
     }
 
     deinit {
+        pages.deallocate()
         space.deallocate()
         records.deallocate()
     }

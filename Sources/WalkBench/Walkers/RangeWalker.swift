@@ -1,20 +1,29 @@
 /// `range`: the open-coded walk of a whole span, gup_fast_pgd_range's nest of loops: at each level,
 /// step from entry to entry with pXd_addr_end, descend into tables, take leaves (huge or not) as they
 /// come, skip holes. No hooks: the work is written into the loop. Like gup_fast_pte_range and
-/// gup_fast_pmd_leaf, each leaf is taken with a reference on its page (a huge leaf's head page: one
-/// count per folio) and a re-check that neither the leaf nor the entry above it changed; on a change
-/// the reference is dropped and the walk stops there (gup_fast leaves the rest to the slow path). As
-/// `lookup` does, the reference is dropped again at once (get + put), so counts stay bounded;
-/// `--no-take-ref` walks without either.
+/// gup_fast_pmd_leaf, each leaf is taken with a try-get on its folio (a PTE: one reference; a huge
+/// leaf: one per page of it in the range, in one RMW on the folio's count) and a re-check that
+/// neither the leaf nor the entry above it changed; on a failed try-get or a change the walk stops
+/// there (gup_fast leaves the rest to the slow path). The references go to the caller, which drops
+/// them after the window (`releasePages`), as GUP's caller unpins its pages. `--no-take-ref` walks
+/// without either.
 public struct RangeWalker: PageWalker {
     public static let name = "range"
     /// Bumped when what this walker measures changes meaning; `bench compare` never compares across revisions.
     /// 2: a reference and a re-check per leaf, as gup_fast (revision 1 only read the leaves).
-    public static let revision = 2
-    public static let summary = "open-coded walk of the whole span (gup_fast_pgd_range's nested loops): ref + re-check per leaf, count leaves, sum frames"
+    /// 3: try-get on the folio, references kept until after the window (revision 2: get + put inside).
+    public static let revision = 3
+    public static let summary = "open-coded walk of the whole span (gup_fast_pgd_range's nested loops): try-get + re-check per leaf, count leaves, sum frames"
 
     private let memory: TableMemory
-    private let refs: PageRefs
+    private let pages: PageWords
+    private let pin: Bool
+    private let lastLevel: Int
+    /// The folios the current walk holds references on, and how many pages' worth each.
+    private let heldList: HeldPageList
+    private let heldHeads: UnsafeMutablePointer<UInt64>
+    private let heldRefs: UnsafeMutablePointer<UInt32>
+    private var heldCount = 0
     private let takeReference: Bool
     private let root: TableIndex
     private let math: LevelMath
@@ -24,7 +33,12 @@ public struct RangeWalker: PageWalker {
 
     public init(mm: AddressSpace, options: WalkOptions) {
         memory = mm.pool.memory
-        refs = mm.pageRefs
+        pages = mm.pages.words
+        pin = options.pin
+        lastLevel = mm.math.count - 1
+        heldList = HeldPageList(capacity: Int(options.span >> UInt64(mm.geometry.pageShift)) + 2)
+        heldHeads = heldList.heads
+        heldRefs = heldList.refs
         takeReference = options.takeReference
         root = mm.root
         math = mm.math
@@ -36,15 +50,34 @@ public struct RangeWalker: PageWalker {
     @inline(__always)
     public mutating func walk<Win: WalkWindow>(at address: UInt64, window: inout Win) -> WalkResult {
         var result = WalkResult()
-        _ = walkTable(root, level: 0, address, address &+ span, above: nil, window: &window, result: &result)
+        var held = 0
+        _ = walkTable(root, level: 0, address, address &+ span, above: nil, window: &window, result: &result, held: &held)
+        heldCount = held
         return result
     }
+
+    @inline(__always)
+    public mutating func releasePages(_ result: WalkResult) {
+        for i in 0..<heldCount { release(head: heldHeads[i], pages: heldRefs[i]) }
+        heldCount = 0
+    }
+
+    /// A folio is small if one page of it is held through a PTE of order 0 (FOLL_PIN's bias applies).
+    @inline(__always)
+    private func release(head: UInt64, pages n: UInt32) {
+        let small = n & Self.smallFlag != 0
+        let count = n & ~Self.smallFlag
+        if pin && !small { pages.removePins(head, count) }
+        pages.put(head, refs: pin && small ? PageFrames.pinBias : count)
+    }
+
+    private static let smallFlag: UInt32 = 1 << 31
 
     /// Walks [start, end) of table `t`; `above` is the entry that led to `t` and where it sits, for the
     /// re-check. Returns false when a re-check failed and the walk stops.
     private func walkTable<Win: WalkWindow>(_ t: TableIndex, level: Int, _ start: UInt64, _ end: UInt64,
                                             above: (table: TableIndex, slot: Int, entry: Entry)?,
-                                            window: inout Win, result: inout WalkResult) -> Bool {
+                                            window: inout Win, result: inout WalkResult, held: inout Int) -> Bool {
         let coverage: UInt64 = 1 &<< math.shifts[level]
         var addr = start
         var slot = math.index(addr, level: level)
@@ -60,18 +93,30 @@ public struct RangeWalker: PageWalker {
                 if Win.oracleEnabled { window.followed(child, linkedAt: e.generation) }
                 if level &+ 2 == math.count { window.beforeLeafTable() }
                 guard walkTable(child, level: level &+ 1, addr, next, above: (t, slot, e), window: &window,
-                                result: &result) else { return false }
+                                result: &result, held: &held) else { return false }
             } else if e.isPresent {
                 if takeReference {
-                    // try_grab_folio, then the re-check: this leaf, and for a pte the pmd above it.
-                    refs.get(e.frame)
-                    let same = memory.load(t, slot).raw == e.raw
-                        && (level &+ 1 != math.count || above.map { memory.load($0.table, $0.slot).raw == $0.entry.raw } ?? true)
-                    refs.put(e.frame)
-                    guard same else {
+                    // try_grab_folio_fast on the folio, then the re-check: this leaf, and for a pte the pmd above it.
+                    let isPTE = level == lastLevel
+                    let small = isPTE && e.folioOrder == 0
+                    let head = isPTE ? e.frame & ~((1 &<< e.folioOrder) &- 1) : e.frame
+                    let n = isPTE ? 1 : UInt32(truncatingIfNeeded: (next &- addr) &>> pageShift)
+                    guard let got = pages.tryGet(head, refs: pin && small ? PageFrames.pinBias : n) else {
                         result.retries &+= 1
                         return false
                     }
+                    if pin && !small { pages.addPins(head, n) }
+                    let same = memory.load(t, slot).raw == e.raw
+                        && (!isPTE || above.map { memory.load($0.table, $0.slot).raw == $0.entry.raw } ?? true)
+                    guard same else {
+                        release(head: head, pages: small ? 1 | Self.smallFlag : n)
+                        result.retries &+= 1
+                        return false
+                    }
+                    if Win.oracleEnabled { window.tookPage(mapped: e.folioGeneration, held: got) }
+                    heldHeads[held] = head
+                    heldRefs[held] = small ? 1 | Self.smallFlag : n
+                    held &+= 1
                 }
                 result.addLeaf(e, entryStart: entryStart, from: addr, to: next, pageShift: pageShift)
             } else if Win.oracleEnabled && e.isPoison {
@@ -81,5 +126,20 @@ public struct RangeWalker: PageWalker {
             slot &+= 1
         } while addr < end
         return true
+    }
+}
+
+/// The range walker's list of held folios: owned here so the walker's buffers are freed with it.
+final class HeldPageList: @unchecked Sendable {
+    // @unchecked Sendable: used by the one walker thread that owns it.
+    let heads: UnsafeMutablePointer<UInt64>
+    let refs: UnsafeMutablePointer<UInt32>
+    init(capacity: Int) {
+        heads = .allocate(capacity: capacity)
+        refs = .allocate(capacity: capacity)
+    }
+    deinit {
+        heads.deallocate()
+        refs.deallocate()
     }
 }

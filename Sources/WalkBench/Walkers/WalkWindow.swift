@@ -8,9 +8,20 @@ public protocol WalkWindow {
     mutating func followed(_ table: TableIndex, linkedAt generation: UInt32)
     /// The walker read a poisoned entry.
     mutating func sawPoison()
+    /// The walker now holds references on a folio for its caller: the leaf it read mapped the folio at
+    /// generation `mapped` (11 bits), the references were taken on it at generation `held`.
+    mutating func tookPage(mapped: UInt32, held: UInt32)
+    /// The walker has read the leaf entry and has no page reference yet: gup_fast's window between the
+    /// pte load and try_grab_folio (forced page schedules stop here).
+    mutating func leafRead()
     /// The walker holds a pointer to its last-level table and is about to read it: the widest point of
     /// the race every strategy closes.
     mutating func beforeLeafTable()
+}
+
+extension WalkWindow {
+    @inline(__always) public mutating func tookPage(mapped: UInt32, held: UInt32) {}
+    @inline(__always) public mutating func leafRead() {}
 }
 
 /// The runner's window: a strategy, the walking CPU, the oracle log, and an optional delay.
@@ -37,6 +48,10 @@ public struct Window<P: WalkProtection, L: OracleLog>: WalkWindow {
     }
 
     @inline(__always) public mutating func sawPoison() { log.sawPoison() }
+
+    @inline(__always) public mutating func tookPage(mapped: UInt32, held: UInt32) { log.tookPage(mapped: mapped, held: held) }
+
+    @inline(__always) public mutating func leafRead() {}
 
     @inline(__always) public mutating func beforeLeafTable() {
         protection.leafTableReached(cpu: cpu)

@@ -6,6 +6,7 @@ public protocol WalkerVisitor {
 public enum Walkers {
     public static func forEach<V: WalkerVisitor>(_ visitor: inout V) {
         visitor.visit(LookupWalker.self)
+        visitor.visit(LookupNoRecheckWalker.self)
         visitor.visit(RangeWalker.self)
         visitor.visit(IteratorWalker.self)
         visitor.visit(InlineIteratorWalker.self)
@@ -24,6 +25,7 @@ public enum Walkers {
         public let dispatch: String
         public let revision: Int
         public let takesPTELock: Bool
+        public let validationOnly: Bool
     }
 
     public static let all: [Info] = {
@@ -31,7 +33,7 @@ public enum Walkers {
             var infos: [Info] = []
             mutating func visit<W: PageWalker>(_ walker: W.Type) {
                 infos.append(Info(name: W.name, summary: W.summary, dispatch: W.dispatch, revision: W.revision,
-                                  takesPTELock: W.takesPTELock))
+                                  takesPTELock: W.takesPTELock, validationOnly: W.validationOnly))
             }
         }
         var c = Collect()

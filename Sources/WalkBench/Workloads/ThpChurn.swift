@@ -3,7 +3,8 @@
 public enum ThpChurn: WorkloadKind {
     public static let name = "thp-churn"
     /// Bumped when what this workload measures changes meaning; `bench compare` never compares across revisions.
-    public static let revision = 1
+    /// 2: writers keep data pages' reference counts (collapse flushes before it freezes the pages, and frees them (or is refused); unmapped pages are released after the flush).
+    public static let revision = 2
     public static let summary = "writers collapse (retiring the PTE table) and split random chunks of 64 MiB, half huge"
     public static let preset = Workload(
         name: name, kind: name, summary: summary, mappedBytes: 64 << 20, density: 1.0, hugeFraction: 0.5,

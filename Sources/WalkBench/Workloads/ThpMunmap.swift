@@ -4,7 +4,8 @@
 public enum ThpMunmap: WorkloadKind {
     public static let name = "thp-munmap"
     /// Bumped when what this workload measures changes meaning; `bench compare` never compares across revisions.
-    public static let revision = 1
+    /// 2: writers keep data pages' reference counts (unmapped pages are released after the flush).
+    public static let revision = 2
     public static let summary = "walkers idle 50 µs per batch; writers munmap and remap random 32 MiB runs (16 huge PMDs) of 256 MiB, all THP"
     public static let preset = Workload(
         name: name, kind: name, summary: summary, mappedBytes: 256 << 20, density: 1.0, hugeFraction: 1.0,

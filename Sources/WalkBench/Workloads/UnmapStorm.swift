@@ -3,7 +3,8 @@
 public enum UnmapStorm: WorkloadKind {
     public static let name = "unmap-storm"
     /// Bumped when what this workload measures changes meaning; `bench compare` never compares across revisions.
-    public static let revision = 1
+    /// 2: writers keep data pages' reference counts (unmapped pages are released after the flush).
+    public static let revision = 2
     public static let summary = "writers unmap and repopulate random 2 MiB chunks of 64 MiB, freeing a PTE table each time"
     public static let preset = Workload(
         name: name, kind: name, summary: summary, mappedBytes: 64 << 20, density: 1.0, hugeFraction: 0.0,

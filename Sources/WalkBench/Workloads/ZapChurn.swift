@@ -5,7 +5,8 @@
 public enum ZapChurn: WorkloadKind {
     public static let name = "zap-churn"
     /// Bumped when what this workload measures changes meaning; `bench compare` never compares across revisions.
-    public static let revision = 1
+    /// 2: writers keep data pages' reference counts (unmapped pages are released after the flush).
+    public static let revision = 2
     public static let summary = "walkers idle 50 µs per batch; writers MADV_DONTNEED random 2 MiB chunks of 64 MiB (table kept), munmap one in four (table freed)"
     public static let preset = Workload(
         name: name, kind: name, summary: summary, mappedBytes: 64 << 20, density: 1.0, hugeFraction: 0.0,

@@ -32,13 +32,18 @@ import Testing
 
         var quiet = RangeWalker(mm: mm, options: WalkOptions(span: span, takeReference: true))
         var off = OracleOffWindow()
-        #expect(quiet.walk(at: vma.lowerBound, window: &off) == WalkResult(leaves: 1024, frameSum: Self.frames(vma, g)))
+        let whole = quiet.walk(at: vma.lowerBound, window: &off)
+        #expect(whole.leaves == 1024 && whole.frameSum == Self.frames(vma, g) && whole.retries == 0)
+        #expect(LookupWalkerTests.referencesBeyondMappings(mm) == 1024, "the walk holds a reference per page until released")
+        quiet.releasePages(whole)
+        #expect(LookupWalkerTests.referencesBeyondMappings(mm) == 0)
 
         var walker = RangeWalker(mm: mm, options: WalkOptions(span: span, takeReference: true))
         var racing = PmdClearedUnderTheWalk(mm: mm, pmdTable: pmdTable, pmdSlot: pmdSlot)
         let r = walker.walk(at: vma.lowerBound, window: &racing)
         #expect(r.retries == 1 && r.leaves == 0, "the first pte's re-check sees the cleared pmd: \(r)")
-        #expect(mm.pageRefs.count(vma.lowerBound >> UInt64(g.pageShift)) == 0, "the reference was dropped")
+        walker.releasePages(r)
+        #expect(LookupWalkerTests.referencesBeyondMappings(mm) == 0, "the reference was dropped")
 
         // Without references (--no-take-ref) there is no re-check: the walk reads on through the
         // table it already holds, then the rest of the span.
