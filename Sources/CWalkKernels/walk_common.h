@@ -71,6 +71,18 @@ static inline void wk_log_followed(struct wk_log *log, const uint32_t *generatio
     log->o->records[log->count++] = ((uint64_t)table << 32) | generation;
 }
 
+/// PTELocks.lock: spin_lock on the table's word (acquire).
+static inline void wk_pte_lock(uint32_t *locks, uint32_t t) {
+    uint32_t expected = 0;
+    while (!__atomic_compare_exchange_n(&locks[t], &expected, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+        do wb_cpu_relax(); while (__atomic_load_n(&locks[t], __ATOMIC_RELAXED) != 0);
+        expected = 0;
+    }
+}
+
+/// PTELocks.unlock: spin_unlock (release).
+static inline void wk_pte_unlock(uint32_t *locks, uint32_t t) { __atomic_store_n(&locks[t], 0, __ATOMIC_RELEASE); }
+
 static inline uint64_t wk_monotonic_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

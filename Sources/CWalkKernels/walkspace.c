@@ -3,13 +3,14 @@
 
 void wk_space_init(struct wk_space *s, void *entries, void *generations, uint64_t slot_entries,
                    uint64_t page_shift, uint32_t root, uint32_t levels,
-                   const uint64_t *shifts, const uint64_t *masks) {
+                   const uint64_t *shifts, const uint64_t *masks, uint32_t *pte_locks) {
     s->entries = entries;
     s->generations = generations;
     s->slot_entries = slot_entries;
     s->page_shift = page_shift;
     s->root = root;
     s->levels = levels;
+    s->pte_locks = pte_locks;
     for (int k = 0; k < 5; k++) {
         s->shifts[k] = 0;
         s->masks[k] = 0;

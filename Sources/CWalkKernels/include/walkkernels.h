@@ -28,7 +28,15 @@ struct wk_space {
     int32_t kind_of_level[5];
     /// Each kernel level's shift (PMD_SHIFT and friends), by hook kind; page_shift for folded kinds.
     uint64_t shift_of_kind[5];
+    /// PTELocks: one spinlock word per table slot (pte_offset_map_lock), 0 free, 1 held.
+    uint32_t *pte_locks;
 };
+
+/// Which hooks an ops table sets (CallbackOpsSet): every level's entry hook; pmd_entry alone, which
+/// loops the PTEs itself under the PTE lock (smaps, pagemap); pte_entry alone, called per pte under
+/// the PTE lock the walker takes (walk_pte_range). A huge leaf above the PTE level goes to its
+/// level's entry hook in every set.
+enum { WK_OPS_EVERY_ENTRY = 0, WK_OPS_PMD_ENTRY = 1, WK_OPS_PTE_ENTRY = 2 };
 
 /// The kernel's level names (WalkLevel), which pick the hook; also pte_hole's depth argument.
 enum { WK_PGD = 0, WK_P4D = 1, WK_PUD = 2, WK_PMD = 3, WK_PTE = 4 };
@@ -76,20 +84,21 @@ struct wk_result {
 /// Fills `s` from the geometry (`levels` shifts and masks, top first) and the pool.
 void wk_space_init(struct wk_space *s, void *entries, void *generations, uint64_t slot_entries,
                    uint64_t page_shift, uint32_t root, uint32_t levels,
-                   const uint64_t *shifts, const uint64_t *masks);
+                   const uint64_t *shifts, const uint64_t *masks, uint32_t *pte_locks);
 
 // ---- The plain build (no retpoline): indirect calls are `call *reg`. ----
 
-/// The counting hooks of this build (CountingOps): priv must be what the walk functions set up.
-const struct wk_ops *wk_plain_counting_ops(void);
+/// The counting hooks of this build (CountingOps) for an ops set (WK_OPS_*): priv must be what the
+/// walk functions set up. `ops_set` of the walk must be the one the table was fetched for.
+const struct wk_ops *wk_plain_counting_ops(int32_t ops_set);
 /// Walks [start, end) calling `ops` for every entry, counting pages and summing frames with the
 /// counting hooks' private state. `oracle` NULL: oracle off (nothing logged, no delay).
 struct wk_result wk_plain_callback_walk(const struct wk_space *s, const struct wk_ops *ops,
-                                        uint64_t start, uint64_t end, struct wk_oracle *oracle);
+                                        uint64_t start, uint64_t end, struct wk_oracle *oracle, int32_t ops_set);
 /// The same walk, each hook call first compared with the counting hooks and called directly when
 /// equal (INDIRECT_CALL_2 for entries, INDIRECT_CALL_1 for holes).
 struct wk_result wk_plain_callback_walk_promoted(const struct wk_space *s, const struct wk_ops *ops,
-                                                 uint64_t start, uint64_t end, struct wk_oracle *oracle);
+                                                 uint64_t start, uint64_t end, struct wk_oracle *oracle, int32_t ops_set);
 
 // ---- The lookup reference (plain build only). ----
 

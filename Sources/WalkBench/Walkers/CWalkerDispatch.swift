@@ -30,50 +30,62 @@ import CWalkKernelsRetpoline
 public protocol CWalkKernel {
     static var dispatch: String { get }
     /// The build's counting hooks as an ops table (fetched once per walker, out of line).
-    static func countingOps() -> UnsafePointer<wk_ops>
+    static func countingOps(_ set: Int32) -> UnsafePointer<wk_ops>
     static func walk(_ space: UnsafePointer<wk_space>, _ ops: UnsafePointer<wk_ops>, _ start: UInt64, _ end: UInt64,
-                     _ oracle: UnsafeMutablePointer<wk_oracle>?) -> wk_result
+                     _ oracle: UnsafeMutablePointer<wk_oracle>?, _ set: Int32) -> wk_result
+}
+
+extension OpsSetKind {
+    /// WK_OPS_* for the C walks.
+    var cValue: Int32 {
+        switch self {
+        case .everyEntry: Int32(WK_OPS_EVERY_ENTRY)
+        case .pmdEntry: Int32(WK_OPS_PMD_ENTRY)
+        case .pteEntry: Int32(WK_OPS_PTE_ENTRY)
+        }
+    }
 }
 
 /// `c-indirect`: the plain C build, hooks called through function pointers.
 public enum CIndirectKernel: CWalkKernel {
     public static let dispatch = "c-indirect"
-    public static func countingOps() -> UnsafePointer<wk_ops> { wk_plain_counting_ops() }
+    public static func countingOps(_ set: Int32) -> UnsafePointer<wk_ops> { wk_plain_counting_ops(set) }
     @inline(__always)
     public static func walk(_ space: UnsafePointer<wk_space>, _ ops: UnsafePointer<wk_ops>, _ start: UInt64, _ end: UInt64,
-                            _ oracle: UnsafeMutablePointer<wk_oracle>?) -> wk_result {
-        wk_plain_callback_walk(space, ops, start, end, oracle)
+                            _ oracle: UnsafeMutablePointer<wk_oracle>?, _ set: Int32) -> wk_result {
+        wk_plain_callback_walk(space, ops, start, end, oracle, set)
     }
 }
 
 /// `c-retpoline`: the same C source built with -mretpoline, every hook call through a thunk.
 public enum CRetpolineKernel: CWalkKernel {
     public static let dispatch = "c-retpoline"
-    public static func countingOps() -> UnsafePointer<wk_ops> { wk_retp_counting_ops() }
+    public static func countingOps(_ set: Int32) -> UnsafePointer<wk_ops> { wk_retp_counting_ops(set) }
     @inline(__always)
     public static func walk(_ space: UnsafePointer<wk_space>, _ ops: UnsafePointer<wk_ops>, _ start: UInt64, _ end: UInt64,
-                            _ oracle: UnsafeMutablePointer<wk_oracle>?) -> wk_result {
-        wk_retp_callback_walk(space, ops, start, end, oracle)
+                            _ oracle: UnsafeMutablePointer<wk_oracle>?, _ set: Int32) -> wk_result {
+        wk_retp_callback_walk(space, ops, start, end, oracle, set)
     }
 }
 
 /// `promoted`: the retpoline build with INDIRECT_CALL_n-style compare-and-direct-call at each hook call.
 public enum CPromotedKernel: CWalkKernel {
     public static let dispatch = "promoted"
-    public static func countingOps() -> UnsafePointer<wk_ops> { wk_retp_counting_ops() }
+    public static func countingOps(_ set: Int32) -> UnsafePointer<wk_ops> { wk_retp_counting_ops(set) }
     @inline(__always)
     public static func walk(_ space: UnsafePointer<wk_space>, _ ops: UnsafePointer<wk_ops>, _ start: UInt64, _ end: UInt64,
-                            _ oracle: UnsafeMutablePointer<wk_oracle>?) -> wk_result {
-        wk_retp_callback_walk_promoted(space, ops, start, end, oracle)
+                            _ oracle: UnsafeMutablePointer<wk_oracle>?, _ set: Int32) -> wk_result {
+        wk_retp_callback_walk_promoted(space, ops, start, end, oracle, set)
     }
 }
 
 /// The callback walker with its loop and hooks in C; `Kernel` picks the build and the call style.
-public struct CCallbackWalker<Kernel: CWalkKernel>: PageWalker {
-    public static var name: String { CallbackWalker<DirectHooks>.name }
-    public static var revision: Int { CallbackWalker<DirectHooks>.revision }
-    public static var summary: String { CallbackWalker<DirectHooks>.summary }
+public struct CCallbackWalker<Kernel: CWalkKernel, Ops: CallbackOpsSet>: PageWalker {
+    public static var name: String { Ops.walkerName }
+    public static var revision: Int { CallbackWalker<DirectHooks, Ops>.revision }
+    public static var summary: String { Ops.summary }
     public static var dispatch: String { Kernel.dispatch }
+    public static var takesPTELock: Bool { Ops.takesPTELock }
 
     private let state: CWalkState
     private let ops: UnsafePointer<wk_ops>
@@ -84,7 +96,7 @@ public struct CCallbackWalker<Kernel: CWalkKernel>: PageWalker {
         span = options.span
         oracleCapacity = Self.oracleCapacity(mm: mm, span: options.span)
         state = CWalkState(mm: mm, oracleCapacity: oracleCapacity)
-        ops = Kernel.countingOps()
+        ops = Kernel.countingOps(Ops.set.cValue)
     }
 
     @inline(__always)
@@ -92,10 +104,10 @@ public struct CCallbackWalker<Kernel: CWalkKernel>: PageWalker {
         let r: wk_result
         if Win.oracleEnabled {
             var oracle = state.oracle(delay: window)
-            r = Kernel.walk(state.space, ops, address, address &+ span, &oracle)
+            r = Kernel.walk(state.space, ops, address, address &+ span, &oracle, Ops.set.cValue)
             if r.read_freed != 0 { window.sawPoison() }
         } else {
-            r = Kernel.walk(state.space, ops, address, address &+ span, nil)
+            r = Kernel.walk(state.space, ops, address, address &+ span, nil, Ops.set.cValue)
         }
         return WalkResult(leaves: Int(truncatingIfNeeded: r.leaves), frameSum: r.frame_sum, retries: Int(truncatingIfNeeded: r.retries))
     }
@@ -169,7 +181,7 @@ final class CWalkState {
         space = .allocate(capacity: 1)
         wk_space_init(space, UnsafeMutableRawPointer(memory.entries), UnsafeMutableRawPointer(memory.generations),
                       UInt64(memory.slotEntries), UInt64(mm.geometry.pageShift), mm.root.raw, UInt32(math.count),
-                      shifts, masks)
+                      shifts, masks, UnsafeMutableRawPointer(mm.pool.pteLocks.words).assumingMemoryBound(to: UInt32.self))
         capacity = max(oracleCapacity, 1)
         records = .allocate(capacity: capacity)
         frames = mm.pages

@@ -12,6 +12,9 @@ public struct DirectHooks: WalkHooks {
         ops.entry(level, raw, addr, next)
     }
     @inline(__always) public mutating func hole(_ addr: UInt64, _ next: UInt64, _ level: WalkLevel) { ops.hole(addr, next, level) }
+    @inline(__always) public mutating func pmdRange(_ raw: UInt64, _ addr: UInt64, _ next: UInt64) -> WalkAction {
+        ops.pmdRange(raw, addr, next)
+    }
 }
 
 /// The ops table as a protocol, for the existential kind. Like struct mm_walk_ops, the hooks hold no
@@ -26,6 +29,8 @@ public protocol WalkOpsTable {
     func pmdEntry(_ raw: UInt64, _ addr: UInt64, _ next: UInt64, _ walk: UnsafeMutablePointer<CountingOps>) -> WalkAction
     func pteEntry(_ raw: UInt64, _ addr: UInt64, _ next: UInt64, _ walk: UnsafeMutablePointer<CountingOps>) -> WalkAction
     func pteHole(_ addr: UInt64, _ next: UInt64, _ level: WalkLevel, _ walk: UnsafeMutablePointer<CountingOps>)
+    /// The pmd-entry set's pmd_entry (loops the PTEs itself).
+    func pmdRange(_ raw: UInt64, _ addr: UInt64, _ next: UInt64, _ walk: UnsafeMutablePointer<CountingOps>) -> WalkAction
 }
 
 /// CountingOps's hooks as an ops table.
@@ -47,6 +52,9 @@ struct CountingOpsTable: WalkOpsTable {
     }
     func pteHole(_ addr: UInt64, _ next: UInt64, _ level: WalkLevel, _ walk: UnsafeMutablePointer<CountingOps>) {
         walk.pointee.hole(addr, next, level)
+    }
+    func pmdRange(_ raw: UInt64, _ addr: UInt64, _ next: UInt64, _ walk: UnsafeMutablePointer<CountingOps>) -> WalkAction {
+        walk.pointee.pmdRange(raw, addr, next)
     }
 }
 
@@ -90,6 +98,9 @@ public struct ExistentialHooks: WalkHooks {
     @inline(__always) public mutating func hole(_ addr: UInt64, _ next: UInt64, _ level: WalkLevel) {
         ops.pteHole(addr, next, level, walk)
     }
+    @inline(__always) public mutating func pmdRange(_ raw: UInt64, _ addr: UInt64, _ next: UInt64) -> WalkAction {
+        ops.pmdRange(raw, addr, next, walk)
+    }
 }
 
 /// `closure`: struct mm_walk_ops with Swift closures in its slots. As in the kernel, the hooks capture
@@ -112,6 +123,7 @@ public struct ClosureHooks: WalkHooks {
         let pmdEntry: EntryHook
         let pteEntry: EntryHook
         let pteHole: (UInt64, UInt64, WalkLevel, UnsafeMutablePointer<CountingOps>) -> Void
+        let pmdRange: EntryHook
     }
 
     private let owner: WalkState
@@ -126,7 +138,8 @@ public struct ClosureHooks: WalkHooks {
               pudEntry: { $3.pointee.upperEntry($0, $1, $2, level: .pud) },
               pmdEntry: { $3.pointee.upperEntry($0, $1, $2, level: .pmd) },
               pteEntry: { $3.pointee.pteEntry($0, $1, $2) },
-              pteHole: { $3.pointee.hole($0, $1, $2) })
+              pteHole: { $3.pointee.hole($0, $1, $2) },
+              pmdRange: { $3.pointee.pmdRange($0, $1, $2) })
     }
 
     public init(_ ops: CountingOps) {
@@ -147,4 +160,7 @@ public struct ClosureHooks: WalkHooks {
         }
     }
     @inline(__always) public mutating func hole(_ addr: UInt64, _ next: UInt64, _ level: WalkLevel) { table.pteHole(addr, next, level, walk) }
+    @inline(__always) public mutating func pmdRange(_ raw: UInt64, _ addr: UInt64, _ next: UInt64) -> WalkAction {
+        table.pmdRange(raw, addr, next, walk)
+    }
 }

@@ -10,13 +10,20 @@ public enum Walkers {
         visitor.visit(RangeWalker.self)
         visitor.visit(IteratorWalker.self)
         visitor.visit(InlineIteratorWalker.self)
-        visitor.visit(CallbackWalker<DirectHooks>.self)
-        visitor.visit(CallbackWalker<ExistentialHooks>.self)
-        visitor.visit(CallbackWalker<ClosureHooks>.self)
-        visitor.visit(CCallbackWalker<CIndirectKernel>.self)
-        visitor.visit(CCallbackWalker<CRetpolineKernel>.self)
-        visitor.visit(CCallbackWalker<CPromotedKernel>.self)
+        callbacks(EveryEntryOps.self, &visitor)
+        callbacks(PMDEntryOps.self, &visitor)
+        callbacks(PTEEntryOps.self, &visitor)
         visitor.visit(CLookupWalker.self)
+    }
+
+    /// The callback walker of one ops set, once per dispatch kind.
+    private static func callbacks<Ops: CallbackOpsSet, V: WalkerVisitor>(_: Ops.Type, _ visitor: inout V) {
+        visitor.visit(CallbackWalker<DirectHooks, Ops>.self)
+        visitor.visit(CallbackWalker<ExistentialHooks, Ops>.self)
+        visitor.visit(CallbackWalker<ClosureHooks, Ops>.self)
+        visitor.visit(CCallbackWalker<CIndirectKernel, Ops>.self)
+        visitor.visit(CCallbackWalker<CRetpolineKernel, Ops>.self)
+        visitor.visit(CCallbackWalker<CPromotedKernel, Ops>.self)
     }
 
     public struct Info: Sendable, Hashable {

@@ -56,8 +56,8 @@ import Testing
     /// per-level loops (static; present as local symbols unless a release build inlined them away).
     static func walkFunctions(_ all: [String], prefix: String, promoted: Bool) -> [String] {
         let style = promoted ? "promoted" : "indirect"
-        let wanted = [prefix + (promoted ? "callback_walk_promoted" : "callback_walk"),
-                      prefix + "walk_table_\(style)_off", prefix + "walk_table_\(style)_on"]
+        let loops = ["off", "on"].flatMap { oracle in ["every", "pmd", "pte"].map { prefix + "walk_table_\(style)_\(oracle)_\($0)" } }
+        let wanted = [prefix + (promoted ? "callback_walk_promoted" : "callback_walk")] + loops
         return wanted.filter { all.contains($0) }
     }
 
@@ -126,7 +126,7 @@ import Testing
         var probe: Probe?
         mutating func visit<W: PageWalker>(_ walker: W.Type) {
             if let dispatch {
-                guard W.name == CallbackWalker<DirectHooks>.name && W.dispatch == dispatch else { return }
+                guard W.name == CallbackWalker<DirectHooks, EveryEntryOps>.name && W.dispatch == dispatch else { return }
             } else {
                 guard W.name == CLookupWalker.name else { return }
             }
