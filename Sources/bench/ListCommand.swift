@@ -19,8 +19,11 @@ struct ListCommand: ParsableCommand {
             print("  \(String(repeating: " ", count: w))  kernel: \(s.kernel)")
         }
         print("")
-        section("walkers:", Walkers.names.map { n in (n, Walkers.all.first { $0.name == n }!.summary) })
-        section("dispatch kinds (callback walker, --dispatch):", Dispatch.kinds.map { ($0.name, $0.summary) })
+        section("walkers:", Walkers.names.map { n in
+            let info = Walkers.all.first { $0.name == n }!
+            return (n, info.summary + (info.validationOnly ? " [validation only]" : "") + (info.takesPTELock ? " [takes the PTE lock]" : ""))
+        })
+        section("dispatch kinds (callback walkers, --dispatch):", Dispatch.kinds.map { ($0.name, $0.summary) })
         section("workloads: ([by name]: not in the default suite, name it with --workloads)",
                 Workloads.kinds.map { k in (k.preset.name, k.preset.summary + (k.inDefaultSuite ? "" : " [by name]")) })
         section("geometries:", Geometry.presets.map { ($0.name, $0.summary) })
