@@ -222,13 +222,18 @@ public struct CountingOps: Sendable {
         var slot = Int(truncatingIfNeeded: (addr &>> pteShift) & pteMask)
         var a = addr
         let page: UInt64 = 1 &<< pageShift
+        // Counted in a local and added once: the walk's state lives in memory (by pointer for the
+        // existential and closure kinds), and updating it per pte chained every step through a store.
+        var found = WalkResult()
         while a < next {
             let pte = memory.load(t, slot)
-            if pte.isPresent && !pte.isTable { result.addLeaf(pte, entryStart: a, from: a, to: a &+ page, pageShift: pageShift) }
+            if pte.isPresent && !pte.isTable { found.addLeaf(pte, entryStart: a, from: a, to: a &+ page, pageShift: pageShift) }
             a &+= page
             slot &+= 1
         }
         pteLocks.unlock(t)
+        result.leaves &+= found.leaves
+        result.frameSum &+= found.frameSum
         return .skip
     }
 
