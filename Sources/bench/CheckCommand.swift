@@ -120,6 +120,7 @@ struct CheckCommand: ParsableCommand {
             w.mappedBytes = UInt64(v("mapped_bytes")) ?? w.mappedBytes
             w.density = Double(v("density")) ?? w.density
             w.hugeFraction = Double(v("huge_fraction")) ?? w.hugeFraction
+            w.pteFolioOrder = Int(v("pte_folio_order")) ?? 0
             w.writerDelayNanoseconds = UInt64(v("writer_delay_ns")) ?? w.writerDelayNanoseconds
             w.readerIdleNanoseconds = UInt64(v("reader_idle_ns")) ?? w.readerIdleNanoseconds
             guard let g = Geometry.named(v("geometry")), let readers = Int(v("readers")), let writers = Int(v("writers")) else {

@@ -109,6 +109,7 @@ public enum Callgrind {
         public var mappedBytes: UInt64
         public var density: Double
         public var hugeFraction: Double
+        public var pteFolioOrder: Int
         public var strategy: String
         public var walker: String
         public var dispatch: String
@@ -130,6 +131,7 @@ public enum Callgrind {
             mappedBytes = scenario.workload.mappedBytes
             density = scenario.workload.density
             hugeFraction = scenario.workload.hugeFraction
+            pteFolioOrder = scenario.workload.pteFolioOrder
             strategy = scenario.strategy
             walker = scenario.walker
             dispatch = scenario.dispatch
@@ -144,14 +146,14 @@ public enum Callgrind {
             self.walks = walks
         }
 
-        static let keys = ["geometry", "workload", "kind", "mapped", "density", "huge-fraction", "strategy", "walker",
+        static let keys = ["geometry", "workload", "kind", "mapped", "density", "huge-fraction", "pte-folio-order", "strategy", "walker",
                            "dispatch", "oracle", "span", "take-ref", "seed", "batch", "batch-fail-rate", "extra-work", "walks"]
 
         /// `--key value` pairs, every key present; doubles in Swift's shortest round-trip form.
         public var arguments: [String] {
             let values: [String: String] = [
                 "geometry": geometry, "workload": workloadName, "kind": workloadKind, "mapped": String(mappedBytes),
-                "density": String(density), "huge-fraction": String(hugeFraction), "strategy": strategy,
+                "density": String(density), "huge-fraction": String(hugeFraction), "pte-folio-order": String(pteFolioOrder), "strategy": strategy,
                 "walker": walker, "dispatch": dispatch, "oracle": oracle ? "on" : "off", "span": String(span),
                 "take-ref": !takeReference ? "off" : pin ? "pin" : "on", "seed": String(seed), "batch": String(batch),
                 "batch-fail-rate": String(batchFailRate), "extra-work": String(extraWork), "walks": String(walks),
@@ -199,6 +201,10 @@ public enum Callgrind {
             density = d
             guard let h = Double(try value("huge-fraction")), h >= 0, h <= 1 else { throw try bad("huge-fraction", "use a number in [0, 1]") }
             hugeFraction = h
+            guard let o = Int(try value("pte-folio-order")), (0...Workload.maxPTEFolioOrder).contains(o) else {
+                throw try bad("pte-folio-order", "use a whole number from 0 to \(Workload.maxPTEFolioOrder)")
+            }
+            pteFolioOrder = o
             strategy = try value("strategy")
             guard Strategies.names.contains(strategy) else { throw try bad("strategy", "use one of \(Strategies.names.joined(separator: ", "))") }
             walker = try value("walker")
@@ -237,6 +243,7 @@ public enum Callgrind {
             workload.mappedBytes = mappedBytes
             workload.density = density
             workload.hugeFraction = hugeFraction
+            workload.pteFolioOrder = pteFolioOrder
             workload.readers = 1
             workload.writers = 0
             var timing = Timing()

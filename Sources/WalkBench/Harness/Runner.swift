@@ -33,6 +33,10 @@ public struct Runner: Sendable {
     /// The VMA a workload maps under a geometry, or why it does not fit.
     public static func vma(for workload: Workload, geometry: Geometry) -> Result<Range<UInt64>, Failure> {
         let chunk = geometry.pteTableCoverage
+        let pteOrder = geometry.levels[geometry.levels.count - 1].bits
+        guard workload.pteFolioOrder < pteOrder else {
+            return .failure(Failure(description: "workload \(workload.name): pte_folio_order \(workload.pteFolioOrder) does not fit the \(1 << pteOrder)-entry PTE tables of \(geometry.name); use less than \(pteOrder)"))
+        }
         let bytes = max(chunk, (workload.mappedBytes + chunk - 1) / chunk * chunk)
         let base = vmaBase(geometry)
         guard bytes <= geometry.addressSpaceSize - base else {
@@ -68,6 +72,7 @@ public struct Runner: Sendable {
         let vma = try vma(for: scenario.workload, geometry: scenario.geometry).get()
         let mm = try AddressSpace(geometry: scenario.geometry, mappedBytes: vma.upperBound - vma.lowerBound, clock: clock)
         mm.addVMA(vma)
+        mm.pteFolioOrder = scenario.workload.pteFolioOrder
         var rng = SplitMix64(seed: scenario.seed)
         try mm.lock.withWriteLock {
             try mm.populate(vma, density: scenario.workload.density, hugeFraction: scenario.workload.hugeFraction, rng: &rng)

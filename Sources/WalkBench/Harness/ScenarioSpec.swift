@@ -9,6 +9,7 @@ public struct ScenarioSpec: Codable, Sendable, Hashable {
     public var mappedBytes: UInt64
     public var density: Double
     public var hugeFraction: Double
+    public var pteFolioOrder: Int
     public var writerDelayNanoseconds: UInt64
     public var readerIdleNanoseconds: UInt64
     public var strategy: String
@@ -39,6 +40,7 @@ public struct ScenarioSpec: Codable, Sendable, Hashable {
         mappedBytes = s.workload.mappedBytes
         density = s.workload.density
         hugeFraction = s.workload.hugeFraction
+        pteFolioOrder = s.workload.pteFolioOrder
         writerDelayNanoseconds = s.workload.writerDelayNanoseconds
         readerIdleNanoseconds = s.workload.readerIdleNanoseconds
         strategy = s.strategy
@@ -85,6 +87,7 @@ public struct ScenarioSpec: Codable, Sendable, Hashable {
         w.mappedBytes = mappedBytes
         w.density = density
         w.hugeFraction = hugeFraction
+        w.pteFolioOrder = pteFolioOrder
         w.writerDelayNanoseconds = writerDelayNanoseconds
         w.readerIdleNanoseconds = readerIdleNanoseconds
         w.readers = readers

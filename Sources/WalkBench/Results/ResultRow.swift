@@ -24,13 +24,14 @@ public enum Columns {
         "thp", "arena_hugepages", "preflight", "preflight_other_cpu_pct", "preflight_steal_pct", "loadavg_1m",
         "other_cpu_pct", "steal_pct", "disturbed", "cell_spread_pct", "unstable", "tables_freed_during_walks",
         "cpumask_policy", "cpumask_trim_ms", "cpumask_trims", "pt_reclaim", "page_uaf_detected", "ref_contention",
+        "pte_folio_order",
     ]
 
     public static let all: [String] = leading + appended
     /// Columns added after files that lack them were written, where lacking them loses nothing a
     /// comparison needs: such files are still read (baselines saved before stay usable).
     public static let optional: Set<String> = ["tables_freed_during_walks", "cpumask_policy", "cpumask_trim_ms", "cpumask_trims",
-                                                   "pt_reclaim", "page_uaf_detected", "ref_contention"]
+                                                   "pt_reclaim", "page_uaf_detected", "ref_contention", "pte_folio_order"]
     /// Each column's position in `all`.
     public static let slot: [String: Int] = Dictionary(uniqueKeysWithValues: all.enumerated().map { ($1, $0) })
     public static func slots(of header: [String]) -> [Int?] { header.map { slot[$0] } }
@@ -167,6 +168,8 @@ public struct ResultRow: Sendable {
         r["mapped_bytes"] = String(scenario.workload.mappedBytes)
         r["density"] = number(scenario.workload.density, digits: 4)
         r["huge_fraction"] = number(scenario.workload.hugeFraction, digits: 4)
+        // Empty for small pages, as in files written before the column: their cells still match.
+        r["pte_folio_order"] = scenario.workload.pteFolioOrder == 0 ? "" : String(scenario.workload.pteFolioOrder)
         r["writer_delay_ns"] = String(scenario.workload.writerDelayNanoseconds)
         r["warmup_s"] = number(scenario.timing.warmup, digits: 3)
         r["batch"] = String(scenario.timing.batch)

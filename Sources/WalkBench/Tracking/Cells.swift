@@ -7,7 +7,7 @@ public struct CellKey: Sendable, Hashable, Comparable {
     public static let columns = [
         "geometry", "workload", "strategy", "walker", "dispatch", "readers", "writers", "lazy_tlb", "oracle", "take_ref",
         "span_bytes", "mapped_bytes", "density", "huge_fraction", "writer_delay_ns", "reader_idle_ns", "batch", "seed",
-        "window_delay_ns", "batch_fail_rate", "foreign_walkers", "lazy_walkers", "cpumask_trim_ms", "pt_reclaim",
+        "window_delay_ns", "batch_fail_rate", "foreign_walkers", "lazy_walkers", "cpumask_trim_ms", "pt_reclaim", "pte_folio_order",
     ]
     public static let revisionColumns = ["strategy_rev", "walker_rev", "workload_rev"]
 

@@ -13,6 +13,8 @@ public struct Workload: Sendable, Hashable {
     public var density: Double
     /// Fraction of PTE-table-sized chunks mapped by one huge leaf (where the geometry has them).
     public var hugeFraction: Double
+    /// Order of the folios PTE-mapped pages belong to (0: small pages; 4: 64 KiB mTHP with 4 KiB pages).
+    public var pteFolioOrder: Int = 0
     /// Pause between writer operations, outside the mmap_lock.
     public var writerDelayNanoseconds: UInt64
     /// How long each walker idles after every batch of walks (0: never): its CPU runs the idle task,
@@ -37,6 +39,10 @@ public struct Workload: Sendable, Hashable {
     }
 
     public var kindType: any WorkloadKind.Type { Workloads.kind(named: kind)! }
+
+    /// The largest mTHP order below a PMD in the kernel (2 MiB PMDs of 4 KiB pages: order 8, 1 MiB);
+    /// a geometry whose PTE tables hold fewer pages refuses more at run time.
+    public static let maxPTEFolioOrder = 8
 }
 
 /// What one writer operation does. Writers hold the mmap_lock for writing while it runs.

@@ -13,7 +13,7 @@ public enum WorkloadFile {
         public let description: String
     }
 
-    static let keys = ["name", "kind", "summary", "mapped", "density", "huge_fraction", "writer_delay_ns", "reader_idle_ns", "readers", "writers"]
+    static let keys = ["name", "kind", "summary", "mapped", "density", "huge_fraction", "pte_folio_order", "writer_delay_ns", "reader_idle_ns", "readers", "writers"]
 
     public static func load(_ path: String) throws -> [Workload] {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -72,6 +72,12 @@ public enum WorkloadFile {
         if let v = dict["writer_delay_ns"] {
             guard let d = integer(v), d >= 0, d <= 10_000_000_000 else { throw bad("writer_delay_ns", v, "an integer from 0 to 10000000000") }
             w.writerDelayNanoseconds = UInt64(d)
+        }
+        if let v = dict["pte_folio_order"] {
+            guard let d = integer(v), d >= 0, d <= Workload.maxPTEFolioOrder else {
+                throw bad("pte_folio_order", v, "an integer from 0 (small pages) to \(Workload.maxPTEFolioOrder) (mTHP: pages per folio = 2^order)")
+            }
+            w.pteFolioOrder = Int(d)
         }
         if let v = dict["reader_idle_ns"] {
             guard let d = integer(v), d >= 0, d <= 1_000_000_000 else { throw bad("reader_idle_ns", v, "an integer from 0 to 1000000000") }

@@ -59,6 +59,27 @@ import Testing
         try mm.tearDown(protection: none, cpu: 0)
     }
 
+    /// mTHP: PTE-mapped large folios count on their head, one reference per pte mapping a page of
+    /// them; a collapse freezes each at the count of its ptes in the table.
+    @Test func mTHPFoliosCountOnTheirHead() throws {
+        let g = Geometry.x86_64_4level
+        let (mm, none, vma) = try AddressSpaceTests.makeSpace(g, bytes: g.pteTableCoverage)
+        mm.pteFolioOrder = 4
+        var rng = SplitMix64(seed: 11)
+        try mm.populate(vma, density: 1, hugeFraction: 0, rng: &rng)
+        let first = vma.lowerBound >> UInt64(g.pageShift)
+        #expect(mm.pages.count(first + 16) == 16 && mm.pages.count(first + 17) == 0)
+        var walker = LookupWalker(mm: mm, options: WalkOptions())
+        var window = OracleOffWindow()
+        let r = walker.walk(at: vma.lowerBound + 21 * g.pageSize, window: &window)
+        #expect(r.heldFolio - 1 == first + 16 && mm.pages.count(first + 16) == 17)
+        walker.releasePages(r)
+        let collapsed = try mm.lock.withWriteLock { try mm.collapse(at: vma.lowerBound, protection: none, cpu: 0) }
+        #expect(collapsed)
+        #expect(mm.pages.generation(first + 16) == 1 && mm.pages.count(first + 16) == 0, "frozen at 16 and freed")
+        try mm.tearDown(protection: none, cpu: 0)
+    }
+
     /// A split keeps the folio: each PTE holds a reference on it; unmapping them all frees it once.
     @Test func aSplitFolioIsFreedWhenItsLastPTEGoes() throws {
         let g = Geometry.x86_64_4level

@@ -32,6 +32,16 @@ import Testing
         #expect(try failure(#"{"name": "w", "kind": "zap-churn", "reader_idle_ns": 1.5}"#).contains(#"key "reader_idle_ns" = 1.5"#))
     }
 
+    @Test func pteFolioOrder() throws {
+        #expect(try WorkloadFile.load(try write(#"{"name": "m", "kind": "thp-churn", "pte_folio_order": 4}"#))[0].pteFolioOrder == 4)
+        #expect(try failure(#"{"name": "m", "kind": "thp-churn", "pte_folio_order": 9}"#).contains(#"key "pte_folio_order" = 9"#))
+        // A geometry whose PTE tables are smaller than the folio refuses it before anything runs.
+        var w = ThpChurn.preset
+        w.pteFolioOrder = 8
+        guard case .failure(let f) = Runner.vma(for: w, geometry: .s390_3level) else { Issue.record("accepted"); return }
+        #expect(f.description.contains("pte_folio_order 8"))
+    }
+
     @Test func arrayOfWorkloads() throws {
         let path = try write(#"[{"name": "a", "kind": "read-mostly"}, {"name": "b", "kind": "thp-churn", "mapped": 8388608}]"#)
         let ws = try WorkloadFile.load(path)
