@@ -30,6 +30,8 @@
  * with interrupts and grace periods, so the missing non-MCA behaviours are not expected to change
  * their verdicts; that argument is not checked by a model.
  *
+ * -DSC (sequential consistency) exists only to classify counterexamples; see STORE.
+ *
  * Not modelled: control dependencies ordering load -> store (none of the models needs them: a load
  * whose value decides is waited for, LOAD), acquire/release accessors, speculation of an RMW's read.
  * Each CPU has at most SB_DEPTH buffered stores and LOAD_SLOTS pending loads; going over is an
@@ -81,6 +83,12 @@ inline forwarded(c, a, v) {
     fi
 }
 
+#ifdef SC
+/* -DSC: sequential consistency, no buffering at all. Not a model the kernel runs on: scripts/verify
+ * runs each counterexample again under it to tell which ones need a store-buffer reordering (those
+ * cannot be forced by stopping threads) and which are pure schedules (forced schedules replay them). */
+inline STORE(c, a, v) { atomic { mem[a] = v; printf("CPU%d store %e=%d (SC)\n", c, a, v) } }
+#else
 inline STORE(c, a, v) {
     atomic {
         !PENDING_LOAD_OF(c, a) ->   /* a store never overtakes an earlier load of its location */
@@ -94,6 +102,7 @@ inline STORE(c, a, v) {
         printf("CPU%d store %e=%d (buffered)", c, a, v); print_buffer(c)
     }
 }
+#endif
 
 /* Commits entry k (0 = oldest) of CPU c's buffer to memory. */
 inline commit(c, k) {
@@ -127,8 +136,10 @@ bool table_live = true;
 byte table_gen = 1;
 byte held_gen[NCPU];
 inline perform_table_read(c) {
-    printf("CPU%d read the table it reached (gen %d): table gen %d, %d\n", c, held_gen[c], table_gen,
-           table_live && table_gen == held_gen[c]);
+    if
+    :: table_live && table_gen == held_gen[c] -> printf("CPU%d reads the table (gen %d): live\n", c, held_gen[c])
+    :: else -> printf("CPU%d reads the table (gen %d): USE AFTER FREE (gen %d now, live %d)\n", c, held_gen[c], table_gen, table_live)
+    fi;
     assert(table_live && table_gen == held_gen[c])
 }
 #endif
