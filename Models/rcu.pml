@@ -10,6 +10,10 @@
  *   -DQSBR -DEARLY_QS       broken: the quiescent state announced inside the window;
  *   -DMEMB -DNO_MEMBARRIER  broken: the grace period without membarrier (the writer's smp_mb only,
  *              the reader's flag store unfenced: the store-buffering shape);
+ *   -DMEMB -DONE_MEMBARRIER irq-disable-membarrier: the same flag, but the freer frees right after
+ *              seeing the flags clear, with no membarrier after: safe under TSO (a store never passes
+ *              an earlier load), a counterexample under WEAK (the flag's clear may become visible
+ *              before the walker's table read is performed);
  *   -DIRQ_READERS           walkers also mask interrupts (rcu-memb-irq);
  *   -DFALLBACK              the batch allocation failed: tlb_remove_table_sync_one (an IPI to every
  *              CPU, waiting for each ack) and the table is freed at once, no grace period.
@@ -75,7 +79,9 @@ inline grace_period(s) {
     membarrier(s);
     printf("CPU%d grace period starts\n", s);
     wait_reader(s, 1); wait_reader(s, 2);
+#ifndef ONE_MEMBARRIER
     membarrier(s)
+#endif
 #endif
 }
 
