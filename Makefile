@@ -39,6 +39,10 @@ asan: deps
 
 # Protocol proofs (Models/README.md): spin checks every model exhaustively under both memory models and
 # prints each broken variant's counterexample; pure-schedule counterexamples are replayed as forced
-# schedules against the debug build; scripts/check-fences reads the release build's reader windows.
+# schedules against the debug build; scripts/check-fences reads the release build's reader windows for
+# the fences the models assume.
 verify: deps
-	scripts/verify
+	swift build --product bench
+	scripts/verify --replay .build/debug/bench
+	swift build -c release --product bench
+	scripts/check-fences .build/release/bench
