@@ -96,7 +96,7 @@ public enum ForcedSchedule {
     /// Bugs that stopping threads cannot force, and where they are checked instead.
     public static let notForceable: [(name: String, why: String)] = [
         ("counted, count published with a plain store and no fence",
-         "a store-buffer reordering, not a schedule: the store-buffering litmus (bench validate, missing-barrier) observes it, and only model checking covers it exhaustively"),
+         "a store-buffer reordering, not a schedule: the store-buffering litmus (bench validate, missing-barrier) observes it, and make verify's counted-nofence model (Models/counted.pml) covers it exhaustively"),
     ]
 
     public struct Settings: Sendable {
