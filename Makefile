@@ -41,8 +41,10 @@ asan: deps
 # prints each broken variant's counterexample; pure-schedule counterexamples are replayed as forced
 # schedules against the debug build; scripts/check-fences reads the release build's reader windows for
 # the fences the models assume.
+# VERIFY_CONFIG=debug checks the debug build's windows instead (CI: no release build; same fences).
+VERIFY_CONFIG ?= release
 verify: deps
 	swift build --product bench
 	scripts/verify --replay .build/debug/bench
-	swift build -c release --product bench
-	scripts/check-fences .build/release/bench
+	swift build -c $(VERIFY_CONFIG) --product bench
+	scripts/check-fences .build/$(VERIFY_CONFIG)/bench
