@@ -6,7 +6,10 @@
  *   -DPERCPU   counted-percpu: each walker its own count, this_cpu_inc (a load and a plain store, no
  *              lock) + smp_mb; the freer waits for each count to read 0;
  *   -DPERCPU -DNO_FENCE   broken: the count published with a plain store and no fence after it;
- *   -DEARLY_DEC           broken: the decrement before the last table read (the series' v1 bug).
+ *   -DEARLY_DEC           broken: the decrement before the last table read (the series' v1 bug);
+ *   -DNO_END_FENCE        no smp_mb before the decrement: safe under TSO (a store never passes an
+ *                         earlier load; the compiler must still keep the order), broken under WEAK
+ *                         (the decrement may be visible before the table read is performed).
  * CPU0 frees and reuses the table once; CPU1 and CPU2 walk once each.
  * Memory models: TSO (x86, what the bench runs) and WEAK (arm64/powerpc, where the series was posted).
  */
@@ -65,7 +68,9 @@ proctype Walker(byte c) {
 #endif
     walk_tables(c, p);
 #ifndef EARLY_DEC
+#ifndef NO_END_FENCE
     SMP_MB(c);
+#endif
     count_down(c)
 #endif
 }
