@@ -3,7 +3,7 @@
 #   make test    runs the tests, then runs them again with every CPU kept busy (they must not depend
 #                on how much CPU they get)
 # Both install missing Debian packages first (scripts/install-deps). Extra bench arguments: make bench ARGS="--duration 1".
-.PHONY: bench test test-under-load fuzz tsan asan deps
+.PHONY: bench test test-under-load fuzz tsan asan deps verify
 
 deps:
 	@scripts/install-deps
@@ -36,3 +36,15 @@ tsan: deps
 
 asan: deps
 	scripts/sanitize address
+
+# Protocol proofs (Models/README.md): spin checks every model exhaustively under both memory models and
+# prints each broken variant's counterexample; pure-schedule counterexamples are replayed as forced
+# schedules against the debug build; scripts/check-fences reads the release build's reader windows for
+# the fences the models assume.
+# VERIFY_CONFIG=debug checks the debug build's windows instead (CI: no release build; same fences).
+VERIFY_CONFIG ?= release
+verify: deps
+	swift build --product bench
+	scripts/verify --replay .build/debug/bench
+	swift build -c $(VERIFY_CONFIG) --product bench
+	scripts/check-fences .build/$(VERIFY_CONFIG)/bench

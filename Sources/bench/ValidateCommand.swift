@@ -142,8 +142,9 @@ struct ValidateCommand: ParsableCommand {
             for c in cases { print("\(c.name.padding(toLength: 26, withPad: " ", startingAt: 0)) \(c.expected.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)) \(c.summary)") }
             return
         }
-        let header = ["case", "strategy", "expected", "verdict", "", "runs as expected", "witness / evidence"]
+        let header = ["case", "strategy", "expected", "verdict", "", "runs as expected", "witness / evidence", "model (make verify)"]
         var table = [header]
+        let modelRows = ProtocolModels.load()
         var failures = 0
         let progress = Progress(total: cases.count * runs)
         for (i, c) in cases.enumerated() {
@@ -157,7 +158,7 @@ struct ValidateCommand: ParsableCommand {
                 let o: ForcedSchedule.Outcome
                 do { o = try ForcedSchedule.run(c, settings: settings) } catch {
                     failures += 1
-                    table.append([c.name, c.strategy, c.expected.rawValue, "ERROR", "MISMATCH", "", "\(error)"])
+                    table.append([c.name, c.strategy, c.expected.rawValue, "ERROR", "MISMATCH", "", "\(error)", ""])
                     last = nil
                     break
                 }
@@ -171,7 +172,8 @@ struct ValidateCommand: ParsableCommand {
                 ? "page freed under the walker; its try-get or re-check failed and it retried"
                 : shown.freedAt != nil ? (shown.useAfterFree ? "freed under the walker; the oracle caught it" : "freed under the walker; the oracle MISSED it")
                 : shown.heldBack.map { "\($0.point.rawValue): \($0.witness)" }.joined(separator: "; ")
-            table.append([c.name, c.strategy, c.expected.rawValue, shown.verdict, good == runs ? "ok" : "MISMATCH", "\(good)/\(runs)", evidence])
+            table.append([c.name, c.strategy, c.expected.rawValue, shown.verdict, good == runs ? "ok" : "MISMATCH", "\(good)/\(runs)", evidence,
+                          ProtocolModels.column(runs: ProtocolModels.runs(forcedCase: c), rows: modelRows)])
             // Every detection, and every miss, says how to replay it.
             if shown.useAfterFree || !shown.matches {
                 warn("bench: \(c.name): \(shown.schedule.joined(separator: "; ")); replay: \(shown.reproducer)")
@@ -224,16 +226,17 @@ struct ValidateCommand: ParsableCommand {
         let environment = RunEnvironment.capture()
         let runner = Runner(timeBase: TimeBase.calibrate(invariantTSC: environment.invariantTSC))
         if environment.build == "debug" { warn("bench: this is a debug build; verdicts hold, timings do not.") }
-        let header = ["scenario", "strategy", "walker", "expected", "verdict", "", "evidence"]
+        let header = ["scenario", "strategy", "walker", "expected", "verdict", "", "evidence", "model (make verify)"]
         var table = [header]
         var mismatches = 0, undecided = 0
+        let modelRows = ProtocolModels.load()
         let progress = Progress(total: cells.count)
         for (i, cell) in cells.enumerated() {
             progress.step(i + 1, "\(cell.scenario) \(cell.strategy) \(cell.walker)")
             let outcome: Validation.Outcome
             do { outcome = try Validation.run(cell, runner: runner, settings: settings) } catch {
                 mismatches += 1
-                table.append([cell.scenario, cell.strategy, cell.walker, cell.expected.rawValue, "ERROR", "MISMATCH", "\(error)"])
+                table.append([cell.scenario, cell.strategy, cell.walker, cell.expected.rawValue, "ERROR", "MISMATCH", "\(error)", ""])
                 continue
             }
             if outcome.contradicts { mismatches += 1 }
@@ -246,7 +249,9 @@ struct ValidateCommand: ParsableCommand {
             var evidence = "\(o.trials) \(o.unit)"
             if let freed = o.tablesFreed { evidence += ", \(freed) tables freed" }
             table.append([cell.scenario, cell.strategy, cell.walker, cell.expected.rawValue, outcome.verdict,
-                          outcome.matches ? "ok" : outcome.lacksPressure ? "UNDECIDED" : "MISMATCH", evidence])
+                          outcome.matches ? "ok" : outcome.lacksPressure ? "UNDECIDED" : "MISMATCH", evidence,
+                          ProtocolModels.column(runs: ProtocolModels.runs(scenario: cell.scenario, strategy: cell.strategy, walker: cell.walker),
+                                                rows: modelRows)])
         }
         progress.finish()
         let widths = (0..<header.count).map { c in table.map { $0[c].count }.max()! }

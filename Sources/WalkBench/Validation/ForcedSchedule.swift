@@ -4,7 +4,8 @@ import Glibc
 import Synchronization
 
 /// Named steps of the walk and free protocols. Forced schedules stop a walker at the walker-side
-/// points; the model-checking work labels the same steps with the same names. One list for both.
+/// points; the Promela models in Models/ label their steps "@<raw value>" (ProtocolModelTests holds
+/// the two together). One list for both.
 public enum ProtocolPoint: String, CaseIterable, Sendable {
     /// Walker: the window is open (the strategy's beginWalk has run); no table read yet.
     case windowOpen = "window-open"
@@ -100,7 +101,7 @@ public enum ForcedSchedule {
     /// Bugs that stopping threads cannot force, and where they are checked instead.
     public static let notForceable: [(name: String, why: String)] = [
         ("counted, count published with a plain store and no fence",
-         "a store-buffer reordering, not a schedule: the store-buffering litmus (bench validate, missing-barrier) observes it, and only model checking covers it exhaustively"),
+         "a store-buffer reordering, not a schedule: the store-buffering litmus (bench validate, missing-barrier) observes it, and make verify's counted-nofence model (Models/counted.pml) covers it exhaustively"),
     ]
 
     public struct Settings: Sendable {
