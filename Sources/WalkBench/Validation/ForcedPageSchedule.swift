@@ -35,12 +35,8 @@ extension ForcedSchedule {
     static func runPage<P: WalkProtection, W: PageWalker>(_ c: Case, _: P.Type, _: W.Type, _ settings: Settings) throws -> Outcome {
         let geometry = settings.geometry
         let coverage = geometry.pteTableCoverage
-        let base = Runner.vmaBase(geometry)
-        let vma = base..<(base + 2 * coverage)
-        let mm = try AddressSpace(geometry: geometry, mappedBytes: 2 * coverage, clock: nil)
-        mm.addVMA(vma)
         var rng = SplitMix64(seed: settings.seed)
-        try mm.lock.withWriteLock { try mm.populate(vma, density: 1, hugeFraction: 0, rng: &rng) }
+        let (mm, base) = try mappedSpace(settings, rng: &rng)
         // The first page of a PTE table: after the collapse it is the new folio's head, so a walker
         // without the re-check finds it allocated again and its try-get succeeds.
         let address = base + rng.below(2) * coverage
@@ -60,14 +56,7 @@ extension ForcedSchedule {
         out.schedule.append("CPU \(walkerCPU) walks \(W.name) at \(hex(address))")
         func pageFreed() -> Bool { mm.pages.generation(frame) != pageGeneration }
         let deadline = settings.deadline
-        func waitFor(_ what: () -> Bool) -> Bool {
-            let until = TimeBase.monotonicNanoseconds() &+ UInt64(deadline * 1e9)
-            while !what() {
-                if TimeBase.monotonicNanoseconds() > until { return false }
-                usleep(100)
-            }
-            return true
-        }
+        func waitFor(_ what: () -> Bool) -> Bool { wait(seconds: deadline, for: what) }
 
         let walker = try CPUThread {
             protection.cpuStarted(walkerCPU)

@@ -173,15 +173,32 @@ public enum ForcedSchedule {
         return try result.get()
     }
 
+    /// Two PTE tables' worth of small pages, fully mapped: what every forced schedule walks.
+    static func mappedSpace(_ settings: Settings, rng: inout SplitMix64) throws -> (mm: AddressSpace, base: UInt64) {
+        let coverage = settings.geometry.pteTableCoverage
+        let base = Runner.vmaBase(settings.geometry)
+        let vma = base..<(base + 2 * coverage)
+        let mm = try AddressSpace(geometry: settings.geometry, mappedBytes: 2 * coverage, clock: nil)
+        mm.addVMA(vma)
+        try mm.lock.withWriteLock { try mm.populate(vma, density: 1, hugeFraction: 0, rng: &rng) }
+        return (mm, base)
+    }
+
+    /// Polls `what` until it holds or `seconds` pass; false if they passed.
+    static func wait(seconds: Double, for what: () -> Bool) -> Bool {
+        let until = TimeBase.monotonicNanoseconds() &+ UInt64(seconds * 1e9)
+        while !what() {
+            if TimeBase.monotonicNanoseconds() > until { return false }
+            usleep(100)
+        }
+        return true
+    }
+
     static func run<P: WalkProtection>(_ c: Case, _: P.Type, _ settings: Settings) throws -> Outcome {
         let geometry = settings.geometry
         let coverage = geometry.pteTableCoverage
-        let base = Runner.vmaBase(geometry)
-        let vma = base..<(base + 2 * coverage)
-        let mm = try AddressSpace(geometry: geometry, mappedBytes: 2 * coverage, clock: nil)
-        mm.addVMA(vma)
         var rng = SplitMix64(seed: settings.seed)
-        try mm.lock.withWriteLock { try mm.populate(vma, density: 1, hugeFraction: 0, rng: &rng) }
+        let (mm, base) = try mappedSpace(settings, rng: &rng)
         let address = base + (rng.below(coverage) & ~(geometry.pageSize - 1))
         guard let leaf = try mm.table(at: mm.lastLevel, for: address, create: false) else {
             throw Runner.Failure(description: "forced schedule \(c.name): no PTE table under \(hex(address))")
@@ -200,14 +217,7 @@ public enum ForcedSchedule {
         out.schedule.append("CPU \(walkerCPU) walks \(LookupWalker.name) at \(hex(address))" + (c.foreign ? " (not in the cpumask)" : "") + (c.lazyWalker ? " (lazy in the mm)" : ""))
         func freed() -> Bool { mm.pool.generation(leaf) != linkedGeneration }
         let deadline = settings.deadline
-        func waitFor(_ what: () -> Bool) -> Bool {
-            let until = TimeBase.monotonicNanoseconds() &+ UInt64(deadline * 1e9)
-            while !what() {
-                if TimeBase.monotonicNanoseconds() > until { return false }
-                usleep(100)
-            }
-            return true
-        }
+        func waitFor(_ what: () -> Bool) -> Bool { wait(seconds: deadline, for: what) }
 
         let walker = try CPUThread {
             protection.cpuStarted(walkerCPU)
