@@ -29,11 +29,17 @@
  *   -DBROADCAST    the flush interrupts no one (arm64's broadcast TLBI, x86's INVLPGB, walkbench's RCU
  *                  strategies): nothing holds the collapse back, only the re-check protects the walker;
  *   -DNO_RECHECK   no re-check after the try-get (lookup-no-recheck): safe with the IPI, broken without;
- *   -DPTE_RECHECK  the re-check reads the pte only, not the pmd (gup_fast before "mm: gup: fix the fast
- *                  GUP race against THP collapse", 2022): the collapse leaves the pte as it was, so
- *                  this re-check passes; broken without the IPI.
- * Memory models: TSO and WEAK (the IPI variants: x86 under TSO, powerpc's serialize IPI under WEAK;
- * the broadcast variants: arm64 under WEAK, x86 with INVLPGB under TSO).
+ *   -DPTE_RECHECK  the re-check reads the pte only, not the pmd (gup_fast before 70cbc3cc78a9 "mm:
+ *                  gup: fix the fast GUP race against THP collapse", 2022): the collapse leaves the pte
+ *                  as it was, so this re-check passes; broken without the IPI. (The same series,
+ *                  bedf03416913, then dropped powerpc radix's serialize IPI from pmdp_collapse_flush:
+ *                  with the pmd re-check, radix is the -DBROADCAST variant.)
+ * Memory models: TSO and WEAK. The IPI variants: x86's shootdown under TSO, powerpc's serialize IPI
+ * (walkbench's ppc strategies) under WEAK, with memory.pml's caveat that WEAK is other-multi-copy
+ * atomic and POWER is not. The broadcast variants: x86 with INVLPGB under TSO, arm64 under WEAK.
+ * The try-get is fully ordered in every variant: memory.pml performs an RMW's read when it is issued
+ * (it does not model speculating it), so a relaxed try-get, whose read arm64 may satisfy after the
+ * re-check's loads, would verify here for a reason the model assumes; it is not a variant.
  */
 #define NCPU 2
 mtype = { pmd, pte, count };
