@@ -63,6 +63,7 @@ public enum ProtocolModels {
 
     /// The model runs a forced-schedule case corresponds to.
     public static func runs(forcedCase c: ForcedSchedule.Case) -> [String] {
+        if let walker = c.pageWalker { return pageRuns(strategy: c.strategy, walker: walker) }
         switch c.name {
         case "irq-disable lazy-walker": return ["irq-disable lazy"]
         case "irq-disable-rcu foreign-mm", "invlpgb foreign-mm", "rcu-memb-irq fallback", "irq-disable foreign-mm",
@@ -70,6 +71,22 @@ public enum ProtocolModels {
         case "rcu-memb foreign-mm", "rcu-memb fallback pt-reclaim": return [RcuMembProtection.name]
         default: return runs(strategy: c.strategy)
         }
+    }
+
+    /// Strategies whose THP-collapse flush (pmdp_collapse_flush) sends an IPI to the walker's CPU and
+    /// waits for the ack, which an IRQ-off walker gives only after its try-get: Models/page.pml's
+    /// default variant. Every other strategy is its -DBROADCAST variant (the flush waits for no one);
+    /// those that hold the collapse back by other means (a count, a flag) only take schedules away.
+    static let collapseFlushWaitsForWalkers: Set<String> = [
+        IrqDisableProtection.name, IrqDisableRcuFreeProtection.name, CountedIPISkipProtection.name,
+        PpcSerializeProtection.name, PpcSerializeCountedProtection.name, Ppc58Protection.name,
+    ]
+
+    /// The page model's run for a page walker under a strategy (Models/page.pml).
+    static func pageRuns(strategy: String, walker: String) -> [String] {
+        guard strategy != MmapLockProtection.name, strategy != NoProtection.name else { return [] }
+        let recheck = walker == LookupNoRecheckWalker.name ? "no-recheck" : "recheck"
+        return ["page \(recheck) \(collapseFlushWaitsForWalkers.contains(strategy) ? "ipi" : "rcu")"]
     }
 
     /// The plain protocol run of a strategy (its own name, or the model it shares).

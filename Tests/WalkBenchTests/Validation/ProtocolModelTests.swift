@@ -111,6 +111,18 @@ struct ProtocolModelColumnTests {
         }
     }
 
+    /// Each forced page case maps to one page-model run, broken exactly when the case is expected UNSAFE.
+    @Test func forcedPageCasesMapToPageRuns() throws {
+        let runs = try ProtocolModelTests.runs()
+        for c in ForcedSchedule.cases where c.pageWalker != nil && c.strategy != MmapLockProtection.name {
+            let mapped = ProtocolModels.runs(forcedCase: c)
+            let tso = runs.filter { mapped.contains($0.id) && $0.memory == "TSO" }
+            #expect(mapped.count == 1 && tso.allSatisfy { $0.model == "page.pml" } && !tso.isEmpty, "\(c.name) maps to \(mapped)")
+            #expect(tso.contains { $0.expected == "CEX" } == (c.expected == .unsafe), "\(c.name): expected \(c.expected), model runs \(mapped)")
+        }
+        for s in ProtocolModels.collapseFlushWaitsForWalkers { #expect(Strategies.names.contains(s), "\(s) is not a strategy") }
+    }
+
     @Test func summaryReadsAVerdictsFile() throws {
         let path = "/tmp/walkbench-verdicts-\(getpid()).tsv"
         let text = """
