@@ -93,14 +93,21 @@ extension ForcedSchedule {
                 writerDone.store(true, ordering: .releasing)
             }
             out.schedule.append("CPU \(writerCPU) collapses [\(hex(address)), \(hex(address + coverage))) into a huge leaf")
+            // The witness must be of the collapse held back before it frees the page: once the page
+            // is freed, a witness (a call_rcu queued for the retired table, say) holds back only the
+            // table, so the page's free is checked first. Then the collapse is let finish (the new
+            // folio mapped on the frame) before the walker goes on, unless the table's free waits
+            // for the walker (irq-disable-membarrier frees the old table synchronously).
             var witness: String?
             let decided = waitFor {
-                if writerDone.load(ordering: .acquiring) { return true }
+                if writerDone.load(ordering: .acquiring) || pageFreed() { return true }
                 witness = protection.freeHeldBack(walker: walkerCPU, writer: writerCPU)
                 return witness != nil
             }
-            if writerDone.load(ordering: .acquiring) {
-                if pageFreed() {
+            if pageFreed() || writerDone.load(ordering: .acquiring) {
+                if !waitFor({ writerDone.load(ordering: .acquiring) || protection.freeHeldBack(walker: walkerCPU, writer: writerCPU) != nil }) {
+                    out.failure = "the collapse freed the page but neither finished nor waited for the walker in \(Int(deadline)) s"
+                } else if pageFreed() {
                     out.freedAt = .leafRead
                     out.schedule.append("the collapse freed the page while CPU \(walkerCPU) stood at \(ProtocolPoint.leafRead.rawValue)")
                 } else {
