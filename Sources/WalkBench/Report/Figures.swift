@@ -195,8 +195,10 @@ public enum Figures {
         }
         let legend = [SVGPlot.LegendEntry(name: "plain call (no thunk)", colour: SVGPlot.style(plain).colour, marker: nil),
                       SVGPlot.LegendEntry(name: "through a retpoline thunk", colour: SVGPlot.style(thunk).colour, marker: nil)]
-        return SVGPlot.Figure(title: "Range walkers: ns per entry by walker × dispatch; bars: ± spread over samples",
-                              panels: panels, legend: legend, columns: 1)
+        var fig = SVGPlot.Figure(title: "Range walkers: ns per entry by walker × dispatch; bars: ± spread over samples",
+                                 panels: panels, legend: legend, columns: 1)
+        fig.panelWidth = 880
+        return fig
     }
 
     // MARK: - Comparison

@@ -63,7 +63,8 @@ public enum SVGPlot {
                 if hi == lo { hi = lo + 1 }
                 let step = niceStep((hi - lo) / 5)
                 lo = floor(lo / step) * step
-                hi = ceil(hi / step) * step
+                // Headroom: a value on the top tick would touch the frame and look cut off.
+                hi = (ceil(hi / step) + (hi.truncatingRemainder(dividingBy: step) == 0 && hi > 0 ? 1 : 0)) * step
                 let ticks = stride(from: lo, through: hi + step / 1000, by: step).map { abs($0) < step / 1e6 ? 0 : $0 }
                 return Axis(title: title, scale: .linear, lower: lo, upper: hi, ticks: ticks)
             }
@@ -235,7 +236,8 @@ public enum SVGPlot {
         let legendColumns = max(1, Int((Double(cols) * fig.panelWidth - 16) / legendWidth))
         let legendRows = (fig.legend.count + legendColumns - 1) / legendColumns
         let legendHeight = fig.legend.isEmpty ? 0 : Double(legendRows) * 20 + 16
-        let width = Double(cols) * fig.panelWidth
+        // Never narrower than the title (about 8.5 px a character at 15 px bold).
+        let width = max(Double(cols) * fig.panelWidth, 24 + 8.5 * Double(fig.title.count))
         let height = titleHeight + legendHeight + rowHeights.reduce(0, +) + 8
         var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(f(width))\" height=\"\(f(height))\" viewBox=\"0 0 \(f(width)) \(f(height))\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
         s += "<title>\(esc(fig.title))</title>\n"
@@ -353,7 +355,8 @@ public enum SVGPlot {
                 let colour = style(b.style).colour
                 let inCategory = Double(perCategory[b.category]?.count ?? 1)
                 let bx = px + (Double(ci) + 0.5) * slot - inCategory * barWidth / 2 + Double(si) * barWidth
-                if ay.scale == .log && b.value <= 0 {
+                // A zero has no bar to show it: say 0, so it is not read as missing.
+                if b.value == 0 || (ay.scale == .log && b.value < 0) {
                     s += "<text class=\"zero\" x=\"\(f(bx + barWidth / 2))\" y=\"\(f(base - 4))\" text-anchor=\"middle\" font-size=\"10\">0</text>\n"
                     continue
                 }
