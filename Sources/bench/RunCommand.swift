@@ -41,6 +41,8 @@ struct RunCommand: ParsableCommand {
     var output: String?
     @Flag(help: "Replace --output if it exists.")
     var force = false
+    @Option(help: "csv, or gbench-json: the CSV and, beside it (.json for .csv), the same rows as Google Benchmark's JSON (default csv).")
+    var format: String?
     @Flag(name: .customLong("no-oracle"), help: "Skip the use-after-free oracle (pure-cost rows; uaf_detected left empty).")
     var noOracle = false
     @Flag(name: .customLong("no-take-ref"), help: "Lookups do not take a page reference and re-check (find_linux_pte-like).")
@@ -85,6 +87,18 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         if planFile != nil { _ = try childRole() } else { _ = try plan() }
+        if try writesGBenchJSON(), let output, let problem = ResultFile.problem(writing: GBenchJSON.path(besideCSV: output), replace: force) {
+            throw ValidationError("--format gbench-json: \(problem)")
+        }
+    }
+
+    /// Whether --format asks for Google Benchmark's JSON beside the CSV.
+    func writesGBenchJSON() throws -> Bool {
+        guard let format, format != "csv" else { return false }
+        guard format == ExportFormat.gbenchJSON.rawValue else {
+            throw ValidationError("--format: \"\(format)\" is not allowed; use csv or gbench-json")
+        }
+        return true
     }
 
     func run() throws {
@@ -106,7 +120,8 @@ struct RunCommand: ParsableCommand {
             if let problem = ResultFile.problem(writing: path, replace: false) { throw UsageError(message: problem) }
         }
         let outcome = try Execution.measure(plan, environment: environment, path: path, force: force,
-                                            requireQuiet: requireQuiet, summary: true, defaultPath: output == nil)
+                                            requireQuiet: requireQuiet, summary: true, defaultPath: output == nil,
+                                            gbenchJSON: try writesGBenchJSON())
         if let failure = outcome.failure { throw failure }
     }
 
