@@ -11,6 +11,9 @@ public enum Figures {
         /// Robust CoV in percent (nil: fewer than two samples).
         public var spreadPercent: Double?
         public var samples: Int
+        /// Every repetition ran beside busy processes: comparisons leave such a cell out, the figures
+        /// show it hollow rather than not at all (a report of a busy machine would otherwise be empty).
+        public var onlyDisturbed = false
         /// median × (1 ∓ spread): the error bar's ends.
         public var low: Double? { spreadPercent.map { median * (1 - $0 / 100) } }
         public var high: Double? { spreadPercent.map { median * (1 + $0 / 100) } }
@@ -18,8 +21,27 @@ public enum Figures {
 
     public static func estimate(_ cell: CellSamples, _ metric: Metric) -> Estimate? {
         let s = Spread.samples(cell, metric)
-        guard let m = RankStatistics.median(s) else { return nil }
-        return Estimate(median: m, spreadPercent: Spread.percent(s), samples: s.count)
+        if let m = RankStatistics.median(s) { return Estimate(median: m, spreadPercent: Spread.percent(s), samples: s.count) }
+        // No undisturbed sample: the same statistics over the disturbed ones, marked as such.
+        let byProcess = Dictionary(grouping: cell.rows, by: CellSamples.processID)
+        let d = byProcess.count > 1 ? byProcess.values.compactMap { rs in RankStatistics.median(rs.compactMap { metric.value($0) }) }
+                                    : cell.rows.compactMap { metric.value($0) }
+        guard let m = RankStatistics.median(d) else { return nil }
+        return Estimate(median: m, spreadPercent: Spread.percent(d), samples: d.count, onlyDisturbed: true)
+    }
+
+    static let disturbedLegend = SVGPlot.LegendEntry(name: "hollow: every repetition disturbed (busy machine)", colour: "#555555", marker: .circle, filled: false)
+
+    /// The legend, with the hollow-mark entry when some value is drawn hollow.
+    static func legend(_ entries: [SVGPlot.LegendEntry], _ panels: [SVGPlot.Panel]) -> [SVGPlot.LegendEntry] {
+        let hollow = panels.contains { p in
+            switch p.content {
+            case .xy(_, _, let series): return series.contains { $0.points.contains(where: \.hollow) }
+            case .bars(_, _, let bars): return bars.contains(where: \.hollow)
+            case .intervals: return false
+            }
+        }
+        return entries + (hollow ? [disturbedLegend] : [])
     }
 
     /// ns per page found by the range walkers (not a comparison metric, so not in `Metric.all`).
@@ -57,7 +79,10 @@ public enum Figures {
 
     /// Series names for cells of one panel: the strategy, plus what else varies among them.
     static func seriesNames(_ keys: [CellKey]) -> [CellKey: String] {
-        let varying = variantColumns.filter { c in Set(keys.map { $0.value(c) }).count > 1 }
+        // A column names a variant only where it varies within one strategy: batch_fail_rate is 0 for
+        // the RCU strategies and n/a for the rest, which sets no series apart.
+        let byStrategy = Dictionary(grouping: keys, by: strategyName)
+        let varying = variantColumns.filter { c in byStrategy.values.contains { ks in Set(ks.map { $0.value(c) }).count > 1 } }
         var out: [CellKey: String] = [:]
         for k in keys {
             var parts = [strategyName(k)]
@@ -90,7 +115,9 @@ public enum Figures {
             guard let e = estimate(c, metric), e.median > 0 else { continue }
             let name = names[c.key]!
             if bySeries[name] == nil { order.append(name) }
-            bySeries[name, default: []].append(SVGPlot.Point(x: readers(c.key), y: e.median, low: e.low, high: e.high, key: c.key.value("readers")))
+            var point = SVGPlot.Point(x: readers(c.key), y: e.median, low: e.low, high: e.high, key: c.key.value("readers"))
+            point.hollow = e.onlyDisturbed
+            bySeries[name, default: []].append(point)
             values.append(e.median)
             if let lo = e.low, lo > 0 { values.append(lo) }
             if let hi = e.high { values.append(hi) }
@@ -118,7 +145,7 @@ public enum Figures {
         }
         guard !panels.isEmpty else { return nil }
         return SVGPlot.Figure(title: "Reader cost: ns per walk (batch mean) against walkers; bars: ± spread over samples",
-                              panels: panels, legend: styles.legend(used))
+                              panels: panels, legend: legend(styles.legend(used), panels))
     }
 
     static func isLookup(_ k: CellKey) -> Bool { ["lookup", "lookup-c"].contains(k.value("walker")) }
@@ -135,7 +162,7 @@ public enum Figures {
         }
         guard !panels.isEmpty else { return nil }
         return SVGPlot.Figure(title: "Writers: free wait and op latency (p50) against walkers; bars: ± spread over samples",
-                              panels: panels, legend: styles.legend(used))
+                              panels: panels, legend: legend(styles.legend(used), panels))
     }
 
     /// IPIs per writer op and peak bytes pending per strategy, at each workload's largest walker count.
@@ -153,7 +180,9 @@ public enum Figures {
                 for c in cs {
                     guard let e = estimate(c, metric) else { continue }
                     let n = names[c.key]!
-                    bars.append(SVGPlot.Bar(category: n, series: n, style: styles.index(n), value: e.median, low: e.low, high: e.high))
+                    var bar = SVGPlot.Bar(category: n, series: n, style: styles.index(n), value: e.median, low: e.low, high: e.high)
+                    bar.hollow = e.onlyDisturbed
+                    bars.append(bar)
                 }
                 guard !bars.isEmpty else { continue }
                 used += bars.map(\.series)
@@ -164,7 +193,7 @@ public enum Figures {
         }
         guard !panels.isEmpty else { return nil }
         return SVGPlot.Figure(title: "IPIs per writer op and peak bytes awaiting free, per strategy",
-                              panels: panels, legend: styles.legend(used))
+                              panels: panels, legend: legend(styles.legend(used), panels))
     }
 
     /// Dispatches that call through a retpoline thunk.
@@ -185,8 +214,10 @@ public enum Figures {
                 let d = c.key.value("dispatch")
                 let category = c.key.value("walker") + (d == "n/a" ? "" : "/\(d)")
                 let isThunk = retpolineDispatches.contains(d)
-                bars.append(SVGPlot.Bar(category: category, series: isThunk ? "retpoline" : "plain", style: isThunk ? thunk : plain,
-                                        value: e.median, low: e.low, high: e.high))
+                var bar = SVGPlot.Bar(category: category, series: isThunk ? "retpoline" : "plain", style: isThunk ? thunk : plain,
+                                      value: e.median, low: e.low, high: e.high)
+                bar.hollow = e.onlyDisturbed
+                bars.append(bar)
             }
             panels.append(SVGPlot.Panel(title: "\(g[0]) · \(g[1]) · r\(g[2]) w\(g[3])",
                                         content: .bars(categories: ordered(bars.map(\.category)),
@@ -196,7 +227,7 @@ public enum Figures {
         let legend = [SVGPlot.LegendEntry(name: "plain call (no thunk)", colour: SVGPlot.style(plain).colour, marker: nil),
                       SVGPlot.LegendEntry(name: "through a retpoline thunk", colour: SVGPlot.style(thunk).colour, marker: nil)]
         var fig = SVGPlot.Figure(title: "Range walkers: ns per entry by walker × dispatch; bars: ± spread over samples",
-                                 panels: panels, legend: legend, columns: 1)
+                                 panels: panels, legend: Self.legend(legend, panels), columns: 1)
         fig.panelWidth = 880
         return fig
     }
@@ -220,11 +251,12 @@ public enum Figures {
         return (change, lo / base * 100, hi / base * 100)
     }
 
-    /// Change % per cell with its 95 % interval, one panel per metric that gates or changed.
+    /// Change % per cell with its 95 % interval, one panel per metric `bench check` gates by default
+    /// and per other metric that some cell changed in (faster, slower, better, worse).
     public static func comparison(_ c: Comparison) -> SVGPlot.Figure? {
         let decidedChange: Set<Comparison.Verdict> = [.faster, .slower, .better, .worse]
-        let metrics = (Metric.all + [Metric.nsOverReference]).filter { m in
-            c.entries.contains { $0.metric == m && $0.changePercent != nil && ($0.gated || decidedChange.contains($0.verdict)) }
+        let metrics = Metric.all.filter { m in
+            c.entries.contains { $0.metric == m && $0.changePercent != nil && (Metric.defaultGate.contains(m) || decidedChange.contains($0.verdict)) }
         }
         var seen = Set<String>()
         var panels: [SVGPlot.Panel] = []
@@ -238,7 +270,10 @@ public enum Figures {
                                            note: "\(ComparisonReport.change(e)) \(e.verdict.rawValue)")
             }
             guard !rows.isEmpty else { continue }
-            let values: [Double] = rows.flatMap { r -> [Double] in [r.estimate, r.low, r.high].compactMap { $0 } } + [0]
+            // The axis fits the changes, not the widest interval: one noisy cell's ±1500 % would squeeze
+            // a +20 % regression onto the zero line. Intervals past the edge end in an arrow.
+            let reach = max(3 * (rows.map { abs($0.estimate) }.max() ?? 0), 10)
+            let values: [Double] = rows.flatMap { r -> [Double] in [r.estimate, r.low, r.high].compactMap { $0 } }.map { min(max($0, -reach), reach) } + [0]
             panels.append(SVGPlot.Panel(title: "\(m.name)" + (m.unit.isEmpty ? "" : " [\(m.unit)]") + ": change B vs A, 95 % interval",
                                         content: .intervals(x: .fitted("change [%]", scale: .linear, values: values), rows: rows)))
         }

@@ -41,9 +41,10 @@ public enum Report {
         var figures = Figures.all(input.rows)
         var compareText: String?
         if let c = input.comparison {
-            if let f = Figures.comparison(c.comparison) { figures.append(("compare.svg", f)) }
-            var ctx = ComparisonReport.Context(nameA: c.nameA, nameB: c.nameB)
-            ctx.all = true
+            // The comparison first: it is what a reader of a comparison came for.
+            if let f = Figures.comparison(c.comparison) { figures.insert(("compare.svg", f), at: 0) }
+            // bench compare's default selection (changes and gated metrics): --all buries the figures.
+            let ctx = ComparisonReport.Context(nameA: c.nameA, nameB: c.nameB)
             compareText = ComparisonReport.render(c.comparison, format: .text, context: ctx)
             files.append(File(name: "compare.txt", contents: compareText!))
         }
@@ -147,7 +148,7 @@ public enum Report {
             s += regressions.isEmpty ? "No regressions.\n\n" : "**\(regressions.count) regression\(regressions.count == 1 ? "" : "s")**: "
                 + regressions.prefix(10).map { "\($0.cell.label) \($0.metric?.name ?? "") \(ComparisonReport.change($0))" }.joined(separator: "; ")
                 + (regressions.count > 10 ? "; ..." : "") + "\n\n"
-            s += "Plain text for a mailing list (`bench compare A B --format text --all`, also in `compare.txt`):\n\n```\n\(compareText ?? "")```\n\n"
+            s += "Plain text for a mailing list (`bench compare A B --format text`, also in `compare.txt`):\n\n```\n\(compareText ?? "")```\n\n"
         }
         s += "## Figures\n\n"
         for (name, fig) in figures {
@@ -191,7 +192,8 @@ public enum Report {
             let regressions = c.comparison.entries.filter { $0.verdict.isRegression }
             s += regressions.isEmpty ? "<p>No regressions.</p>\n" : "<div class=\"regressions\"><b>\(regressions.count) regression\(regressions.count == 1 ? "" : "s")</b><ul>"
                 + regressions.prefix(20).map { "<li>\(h($0.cell.label)) \(h($0.metric?.name ?? "")) \(h(ComparisonReport.change($0)))</li>" }.joined() + "</ul></div>\n"
-            s += "<p>Plain text for a mailing list (<code>bench compare A B --format text --all</code>, also in <a href=\"compare.txt\">compare.txt</a>):</p>\n<pre>\(h(compareText ?? ""))</pre>\n"
+            let lines = (compareText ?? "").split(separator: "\n").count
+            s += "<details><summary>Plain text for a mailing list (<code>bench compare A B --format text</code>, \(lines) lines, also in <a href=\"compare.txt\">compare.txt</a>)</summary>\n<pre>\(h(compareText ?? ""))</pre></details>\n"
         }
         s += "<h2>Figures</h2>\n"
         for (name, fig) in figures {

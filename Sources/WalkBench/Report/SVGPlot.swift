@@ -105,6 +105,8 @@ public enum SVGPlot {
         public var high: Double?
         /// What the point is, for tests and tooltips (the x value as text, a cell label).
         public var key: String
+        /// Drawn as an outline: a value to read with care (e.g. only disturbed repetitions).
+        public var hollow = false
         public init(x: Double, y: Double, low: Double? = nil, high: Double? = nil, key: String) {
             self.x = x; self.y = y; self.low = low; self.high = high; self.key = key
         }
@@ -129,6 +131,7 @@ public enum SVGPlot {
         public var value: Double
         public var low: Double?
         public var high: Double?
+        public var hollow = false
         public init(category: String, series: String, style: Int, value: Double, low: Double? = nil, high: Double? = nil) {
             self.category = category; self.series = series; self.style = style; self.value = value; self.low = low; self.high = high
         }
@@ -288,7 +291,9 @@ public enum SVGPlot {
             // Room for the rotated category names (35°: about 0.6 of their length hangs below).
             bottom = max(48, 24 + 6.5 * 0.6 * Double(categories.map(\.count).max() ?? 0))
         }
-        let top = 28.0, right = 14.0
+        var top = 28.0
+        if case .intervals = p.content { top = 40 }
+        let right = 14.0
         let px = x + left, py = y + top, pw = width - left - right, ph = height - top - bottom
         var s = "<g class=\"panel\" data-title=\"\(esc(p.title))\">\n"
         s += "<text class=\"panel-title\" x=\"\(f(x + left))\" y=\"\(f(y + 18))\" font-size=\"13\" font-weight=\"bold\">\(esc(p.title))</text>\n"
@@ -332,7 +337,7 @@ public enum SVGPlot {
                         s += "<line class=\"errorbar\" data-series=\"\(esc(se.name))\" data-x=\"\(esc(pt.key))\" x1=\"\(f(cx))\" y1=\"\(f(y1))\" x2=\"\(f(cx))\" y2=\"\(f(y2))\" stroke=\"\(colour)\" stroke-width=\"1.2\"/>"
                         s += "<path d=\"M\(f(cx - 3)) \(f(y1)) h6 M\(f(cx - 3)) \(f(y2)) h6\" stroke=\"\(colour)\" stroke-width=\"1.2\"/>\n"
                     }
-                    s += "<path class=\"mark\" data-series=\"\(esc(se.name))\" data-x=\"\(esc(pt.key))\" d=\"\(markerPath(marker, cx, cy))\" \(markerStyle(marker, colour))><title>\(esc(se.name)): \(esc(label(pt.y)))</title></path>\n"
+                    s += "<path class=\"mark\" data-series=\"\(esc(se.name))\" data-x=\"\(esc(pt.key))\" d=\"\(markerPath(marker, cx, cy))\" \(markerStyle(marker, colour, filled: !pt.hollow))><title>\(esc(se.name)): \(esc(label(pt.y)))</title></path>\n"
                 }
             }
         case .bars(let categories, let ay, let bars):
@@ -358,11 +363,11 @@ public enum SVGPlot {
                 // A zero has no bar to show it: say 0, so it is not read as missing.
                 if b.value == 0 || (ay.scale == .log && b.value < 0) {
                     s += "<text class=\"zero\" x=\"\(f(bx + barWidth / 2))\" y=\"\(f(base - 4))\" text-anchor=\"middle\" font-size=\"10\">0</text>\n"
-                    continue
+                    if ay.scale == .log { continue }
                 }
                 let top = yPixel(ay, b.value)
                 let (y1, y2) = top < base ? (top, base) : (base, top)
-                s += "<rect class=\"bar\" data-series=\"\(esc(b.series))\" data-category=\"\(esc(b.category))\" x=\"\(f(bx))\" y=\"\(f(y1))\" width=\"\(f(barWidth * 0.92))\" height=\"\(f(max(y2 - y1, 0)))\" fill=\"\(colour)\"><title>\(esc(b.category)) \(esc(b.series)): \(esc(label(b.value)))</title></rect>\n"
+                s += "<rect class=\"bar\" data-series=\"\(esc(b.series))\" data-category=\"\(esc(b.category))\" x=\"\(f(bx))\" y=\"\(f(y1))\" width=\"\(f(barWidth * 0.92))\" height=\"\(f(max(y2 - y1, 0)))\" \(b.hollow ? "fill=\"#ffffff\" stroke=\"\(colour)\" stroke-width=\"2\"" : "fill=\"\(colour)\"")><title>\(esc(b.category)) \(esc(b.series)): \(esc(label(b.value)))</title></rect>\n"
                 if let lo = b.low, let hi = b.high, ay.scale == .linear || lo > 0 {
                     let cx = bx + barWidth * 0.46
                     s += "<line class=\"errorbar\" data-series=\"\(esc(b.series))\" data-x=\"\(esc(b.category))\" x1=\"\(f(cx))\" y1=\"\(f(yPixel(ay, lo)))\" x2=\"\(f(cx))\" y2=\"\(f(yPixel(ay, hi)))\" stroke=\"#000000\" stroke-width=\"1.2\"/>\n"
@@ -370,6 +375,8 @@ public enum SVGPlot {
             }
         case .intervals(let ax, let rows):
             s += xAxis(ax)
+            // A tall panel: the tick values again along the top, so they are in view wherever one reads.
+            for v in ax.ticks { s += "<text x=\"\(f(xPixel(ax, v)))\" y=\"\(f(py - 4))\" text-anchor=\"middle\" font-size=\"10\" fill=\"#555555\">\(esc(label(v)))</text>\n" }
             let zero = xPixel(ax, 0)
             s += "<line x1=\"\(f(zero))\" y1=\"\(f(py))\" x2=\"\(f(zero))\" y2=\"\(f(py + ph))\" stroke=\"#444444\" stroke-width=\"1\"/>\n"
             let step = ph / Double(max(rows.count, 1))
@@ -380,7 +387,11 @@ public enum SVGPlot {
                 }
                 s += "<text x=\"\(f(px - 6))\" y=\"\(f(cy + 4))\" text-anchor=\"end\" font-size=\"11\"\(r.highlight ? " font-weight=\"bold\" fill=\"#A04000\"" : "")>\(esc(r.label))</text>\n"
                 if let lo = r.low, let hi = r.high {
-                    s += "<line class=\"interval\" data-x=\"\(esc(r.label))\" x1=\"\(f(xPixel(ax, lo)))\" y1=\"\(f(cy))\" x2=\"\(f(xPixel(ax, hi)))\" y2=\"\(f(cy))\" stroke=\"\(r.colour)\" stroke-width=\"2\"/>\n"
+                    let x1 = xPixel(ax, max(lo, ax.lower)), x2 = xPixel(ax, min(hi, ax.upper))
+                    s += "<line class=\"interval\" data-x=\"\(esc(r.label))\" x1=\"\(f(x1))\" y1=\"\(f(cy))\" x2=\"\(f(x2))\" y2=\"\(f(cy))\" stroke=\"\(r.colour)\" stroke-width=\"2\"/>\n"
+                    // An interval that runs past the axis ends in an arrow at the edge.
+                    if lo < ax.lower { s += "<path class=\"clipped\" d=\"M\(f(x1)) \(f(cy)) l7 -4 v8 z\" fill=\"\(r.colour)\"/>\n" }
+                    if hi > ax.upper { s += "<path class=\"clipped\" d=\"M\(f(x2)) \(f(cy)) l-7 -4 v8 z\" fill=\"\(r.colour)\"/>\n" }
                 }
                 s += "<path class=\"mark\" data-series=\"change\" data-x=\"\(esc(r.label))\" d=\"\(markerPath(.circle, xPixel(ax, r.estimate), cy))\" \(markerStyle(.circle, r.colour, filled: r.filled))><title>\(esc(r.label)): \(esc(r.note))</title></path>\n"
             }

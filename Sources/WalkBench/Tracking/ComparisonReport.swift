@@ -102,9 +102,15 @@ public enum ComparisonReport {
         for block in blocks {
             out += "\n" + block.title + "\n"
             let head = ["", "base", "±spread (n)", "change", "candidate", "±spread (n)", "shift 95% CI", "p (Holm)", "verdict"]
+            // Notes go under the block, numbered, so no line runs past the table's width.
+            var notes: [String] = []
             let table = [head] + block.entries.map { e -> [String] in
                 let (a, sa) = sideText(e.a), (b, sb) = sideText(e.b)
-                let verdict = e.verdict.rawValue + (e.gated || e.metric == nil ? "" : " (not gated)") + (e.note.map { ": \($0)" } ?? "")
+                var verdict = e.verdict.rawValue + (e.gated || e.metric == nil ? "" : " (not gated)")
+                if let note = e.note {
+                    notes.append(note)
+                    verdict += " [\(notes.count)]"
+                }
                 return [e.cell.label, a, sa, change(e), b, sb, interval(e), p(e), verdict]
             }
             let widths = (0..<head.count).map { i in table.map { $0[i].count }.max()! }
@@ -121,6 +127,7 @@ public enum ComparisonReport {
                 }
                 out += line + "\n"
             }
+            for (i, note) in notes.enumerated() { out += "  [\(i + 1)] \(note)\n" }
         }
         return out
     }

@@ -165,6 +165,33 @@ import Testing
         #expect(svgText.components(separatedBy: "class=\"highlight\"").count - 1 >= 1)
     }
 
+    @Test func aCellWithOnlyDisturbedRepetitionsIsDrawnHollowNotDropped() throws {
+        // Every repetition of rcu-qsbr disturbed: comparisons leave it out, the figure draws it hollow.
+        let rows = Self.rows().map { r -> ResultRow in
+            var r = r
+            if r["strategy"] == "rcu-qsbr" { r["disturbed"] = "yes" }
+            return r
+        }
+        let cell = try #require(groupCells(rows).first { $0.key.value("strategy") == "rcu-qsbr" })
+        let e = try #require(Figures.estimate(cell, .nsPerWalkMean))
+        #expect(e.onlyDisturbed && e.samples == Self.processes)
+        let svg = SVGPlot.render(try #require(Figures.all(rows).first { $0.name == "reader-cost.svg" }).figure)
+        let panel = try #require(try SVGFigure(svg).panel("read-mostly"))
+        #expect(panel.marks.filter { $0.series == "rcu-qsbr" }.count == Self.readers.count)
+        #expect(svg.contains("hollow: every repetition disturbed"))
+    }
+
+    @Test func aColumnThatDiffersOnlyBetweenStrategiesNamesNoVariant() {
+        // batch_fail_rate is 0 for RCU strategies and n/a for the rest: the series are just the strategies.
+        let rows = Self.rows().filter { $0["walker"] == "lookup" && $0["workload"] == "unmap-storm" }.map { r -> ResultRow in
+            var r = r
+            r["batch_fail_rate"] = r["strategy"] == "rcu-qsbr" ? "0" : "n/a"
+            return r
+        }
+        let names = Figures.seriesNames(groupCells(rows).map(\.key))
+        #expect(Set(names.values) == Set(Self.strategies))
+    }
+
     @Test func logAxesHaveDecadeTicksAndLabelsReadBack() {
         let axis = SVGPlot.Axis.fitted("t", scale: .log, values: [3, 4000])
         #expect(axis.ticks == [1, 10, 100, 1000, 10000])
