@@ -58,12 +58,11 @@ public enum GBenchJSON {
 
     /// `strategy/walker/workload/readers:N/writers:M`, then what sets the cell apart where it is not the
     /// suite's usual (dispatch, lazy TLB, PT_RECLAIM, geometry, oracle off, no page reference), then
-    /// `column:value` for any other cell column that varies among the rows exported.
+    /// `column:value` for any other cell column that tells apart cells which would otherwise share a
+    /// name (batch_fail_rate, 0 for RCU strategies and n/a for the rest, tells nothing apart).
     static func names(_ keys: [CellKey]) -> [CellKey: String] {
         let fixed: Set<String> = Set(nameColumns + ["dispatch", "lazy_tlb", "pt_reclaim", "geometry", "oracle", "take_ref"])
-        let varying = CellKey.columns.filter { c in !fixed.contains(c) && Set(keys.map { $0.value(c) }).count > 1 }
-        var out: [CellKey: String] = [:]
-        for k in keys {
+        func base(_ k: CellKey) -> String {
             var n = "\(k.value("strategy"))/\(k.value("walker"))/\(k.value("workload"))/readers:\(k.value("readers"))/writers:\(k.value("writers"))"
             if k.value("dispatch") != "n/a" && !k.value("dispatch").isEmpty { n += "/dispatch:\(k.value("dispatch"))" }
             let lazy = k.value("lazy_tlb")
@@ -72,8 +71,13 @@ public enum GBenchJSON {
             if k.value("geometry") != "x86-64-4l" { n += "/geometry:\(k.value("geometry"))" }
             if k.value("oracle") == "off" { n += "/oracle:off" }
             if k.value("take_ref") == "off" { n += "/take_ref:off" }
-            for c in varying { n += "/\(c):\(k.value(c))" }
-            out[k] = n
+            return n
+        }
+        let groups = Dictionary(grouping: keys, by: base)
+        var out: [CellKey: String] = [:]
+        for (name, ks) in groups {
+            let varying = CellKey.columns.filter { c in !fixed.contains(c) && Set(ks.map { $0.value(c) }).count > 1 }
+            for k in ks { out[k] = name + varying.map { "/\($0):\(k.value($0))" }.joined() }
         }
         return out
     }
