@@ -289,8 +289,9 @@ public enum Figures {
     }
 
     /// The report's figures, by file name, in the order the report shows them.
-    public static func all(_ rows: [ResultRow]) -> [(name: String, figure: SVGPlot.Figure)] {
-        let cells = groupCells(rows)
+    public static func all(_ rows: [ResultRow]) -> [(name: String, figure: SVGPlot.Figure)] { all(groupCells(rows)) }
+
+    public static func all(_ cells: [CellSamples]) -> [(name: String, figure: SVGPlot.Figure)] {
         // One book of styles for every figure: a series keeps its colour and marker throughout.
         let styles = Styles()
         var out: [(String, SVGPlot.Figure)] = []

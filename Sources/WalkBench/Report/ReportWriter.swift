@@ -38,7 +38,9 @@ public enum Report {
     /// Every file of the report, in memory.
     public static func build(_ input: Input) -> [File] {
         var files: [File] = []
-        var figures = Figures.all(input.rows)
+        // Grouping 20,000 rows into cells is most of a report's time: once, for every part.
+        let cells = groupCells(input.rows)
+        var figures = Figures.all(cells)
         var compareText: String?
         if let c = input.comparison {
             // The comparison first: it is what a reader of a comparison came for.
@@ -49,7 +51,7 @@ public enum Report {
             files.append(File(name: "compare.txt", contents: compareText!))
         }
         for (name, fig) in figures { files.append(File(name: name, contents: SVGPlot.render(fig))) }
-        let env = environment(input.rows)
+        let env = environment(input.rows, cells: cells)
         let commands = commandsThatProduced(input.rows) + ["bench " + input.command]
         files.append(File(name: "report.md", contents: markdown(input, env: env, figures: figures, compareText: compareText, commands: commands)))
         files.append(File(name: "index.html", contents: html(input, env: env, figures: figures, compareText: compareText, commands: commands)))
@@ -59,7 +61,7 @@ public enum Report {
     // MARK: - What the report says about the data
 
     /// (label, value) lines about the machine and the build, then the noise warnings.
-    static func environment(_ rows: [ResultRow]) -> (facts: [(String, String)], warnings: [String]) {
+    static func environment(_ rows: [ResultRow], cells: [CellSamples]) -> (facts: [(String, String)], warnings: [String]) {
         func values(_ c: String) -> String {
             let vs = Figures.ordered(rows.compactMap { $0[c] }.filter { !$0.isEmpty })
             return vs.isEmpty ? "unknown" : vs.joined(separator: "; ")
@@ -73,7 +75,6 @@ public enum Report {
             ("host", values("host")),
             ("runs", values("run_id")),
         ]
-        let cells = groupCells(rows)
         facts.append(("rows, cells", "\(rows.count) rows, \(cells.count) cells"))
         var warnings: [String] = []
         if rows.contains(where: { $0["build"] == "debug" }) { warnings.append("debug build: its timings mean little; measure with a release build") }
@@ -85,12 +86,11 @@ public enum Report {
         if rows.contains(where: { ($0["pinning"] ?? "").contains("oversubscribed") }) {
             warnings.append("some cells ran more threads than CPUs (pinning=oversubscribed): a walker can be preempted inside its window")
         }
-        if let note = Summary.stabilityNote(rows) { warnings.append(note.replacingOccurrences(of: "note: ", with: "")) }
+        if let note = Summary.stabilityNote(rows, cells: cells) { warnings.append(note.replacingOccurrences(of: "note: ", with: "")) }
         if let sv = rows.first?["spectre_v2"], let note = Summary.mitigationNote(rows, spectreV2: sv) {
             warnings.append(note.replacingOccurrences(of: "note: ", with: ""))
         }
-        let missing = Columns.appended.filter { c in !Columns.optional.contains(c) && !rows.contains { $0[c] != nil } }
-        if missing.contains("process") {
+        if !rows.contains(where: { $0["process"] != nil }) {
             warnings.append("written by an older bench (no process column): each cell is one process, so its error bars are the spread over repetitions")
         }
         return (facts, warnings)
@@ -100,8 +100,9 @@ public enum Report {
     /// line): it selects at least the cells shown.
     static func commandsThatProduced(_ rows: [ResultRow]) -> [String] {
         let runs = Figures.ordered(rows.map { $0["run_id"] ?? "" })
+        let byRun = Dictionary(grouping: rows) { $0["run_id"] ?? "" }
         return runs.map { id in
-            let rs = rows.filter { ($0["run_id"] ?? "") == id }
+            let rs = byRun[id]!
             func list(_ c: String) -> String { Figures.ordered(rs.compactMap { $0[c] }.filter { !$0.isEmpty && $0 != "n/a" }).joined(separator: ",") }
             var cmd = "bench run --strategies \(list("strategy")) --workloads \(list("workload")) --walkers \(list("walker"))"
             if !list("dispatch").isEmpty { cmd += " --dispatch \(list("dispatch"))" }
