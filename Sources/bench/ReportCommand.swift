@@ -10,8 +10,8 @@ struct ReportCommand: ParsableCommand {
         Figures: reader cost against walkers per strategy (one panel per workload, log scale, ± spread), free \
         wait and writer op latency against walkers, IPIs per op and bytes pending per strategy, ns per entry \
         by walker × dispatch; with --compare A B, the change per cell with its 95% interval and the verdicts \
-        of bench compare, and its plain-text table (compare.txt). The environment and the commands that \
-        produced the data head the report. DIR must be missing or empty unless --force; it is written \
+        of bench compare, and its plain-text table (compare.txt). The environment and noise warnings head \
+        the report; the commands that produced the data end it. DIR must be missing or empty unless --force; it is written \
         whole or not at all. Exit 0, or 2 on bad input (nothing written).
         """)
 

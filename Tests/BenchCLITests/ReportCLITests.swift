@@ -72,6 +72,8 @@ struct ReportCLITests {
         #expect(md.contains("Test CPU") && md.contains("Mitigation: Retpolines") && md.contains("bbb"), "\(md)")
         #expect(md.contains("bench run --strategies none,rcu-qsbr,irq-disable --workloads unmap-storm"), "\(md)")
         #expect(md.contains("regression") && md.contains("unmap-storm irq-disable lookup r1 w1 ns_per_walk_mean +20"), "\(md)")
+        // No range walker ran: the report says why that figure is missing.
+        #expect(!files.contains("ns-per-entry.svg") && md.contains("_Not drawn_: no ns-per-entry figure"), "\(md)")
         // The text in the report is bench compare's own.
         let compare = try runBench(["compare", "a.csv", "b.csv", "--format", "text"], in: dir)
         let text = try String(contentsOfFile: dir.path("out/compare.txt"), encoding: .utf8)

@@ -125,6 +125,18 @@ public enum Report {
         }
     }
 
+    /// Why a figure the report can draw is not there, so its absence is not read as a bug.
+    static let whyMissing: [String: String] = [
+        "reader-cost.svg": "no reader cost: no row has ns_per_walk_mean",
+        "writer-latency.svg": "no writer figures: no cell has writers (read-mostly alone, or --writers 0)",
+        "ipis-bytes.svg": "no IPI or bytes-pending figure: no cell has writers",
+        "ns-per-entry.svg": "no ns-per-entry figure: no range walker (callback, range, iterator) was run; the default suite runs lookup only (add --walkers lookup,callback,range,iterator)",
+    ]
+
+    static func missing(_ figures: [(name: String, figure: SVGPlot.Figure)]) -> [String] {
+        ["reader-cost.svg", "writer-latency.svg", "ipis-bytes.svg", "ns-per-entry.svg"].filter { n in !figures.contains { $0.name == n } }.map { whyMissing[$0]! }
+    }
+
     static let captions: [String: String] = [
         "reader-cost.svg": "Reader cost per strategy against the number of walker threads, one panel per workload, log scale. Each point is the cell's median over its samples (processes); the bar is ± its robust spread (1.4826 × MAD), the same spread `bench compare` and the summary use.",
         "writer-latency.svg": "Writers: the wait from retiring a table to freeing it (free wait) and a writer operation's latency, p50, against the walkers (each a CPU in the mm's cpumask), log scale.",
@@ -155,6 +167,7 @@ public enum Report {
         for (name, fig) in figures {
             s += "### \(fig.title)\n\n![\(fig.title)](\(name))\n\n\(captions[name] ?? "")\n\n"
         }
+        for why in missing(figures) { s += "_Not drawn_: \(why).\n\n" }
         s += "## Commands that produced the data\n\n```sh\n" + commands.joined(separator: "\n") + "\n```\n"
         return s
     }
@@ -200,6 +213,7 @@ public enum Report {
         for (name, fig) in figures {
             s += "<figure><img src=\"\(h(name))\" alt=\"\(h(fig.title))\"><figcaption>\(h(captions[name] ?? ""))</figcaption></figure>\n"
         }
+        for why in missing(figures) { s += "<p><i>Not drawn</i>: \(h(why)).</p>\n" }
         s += "<h2>Commands that produced the data</h2>\n<pre class=\"commands\">\(h(commands.joined(separator: "\n")))</pre>\n</body></html>\n"
         return s
     }
