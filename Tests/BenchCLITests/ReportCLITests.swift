@@ -174,6 +174,26 @@ struct ReportCLITests {
         #expect(out.status == 0 && out.stdout == written)
     }
 
+    @Test func runWritesTheJSONBesideTheCSV() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let r = try runBench(["run", "--strategies", "none", "--workloads", "read-mostly", "--readers", "1", "--duration", "0.02",
+                              "--warmup", "0", "--processes", "2", "--format", "gbench-json", "--output", "x.csv"], in: dir)
+        try #require(r.status == 0, "\(r.transcript)")
+        let csvRows = CSV.parse(try String(contentsOfFile: dir.path("x.csv"), encoding: .utf8)).count - 1
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.path("x.json")))) as? [String: Any])
+        let benchmarks = try #require(doc["benchmarks"] as? [[String: Any]])
+        #expect(benchmarks.filter { $0["run_type"] as? String == "iteration" }.count == csvRows)
+        #expect(benchmarks.contains { $0["name"] as? String == "none/lookup/read-mostly/readers:1/writers:0_median" })
+        // Measured here: this machine's frequency and caches where the kernel shows them.
+        let context = try #require(doc["context"] as? [String: Any])
+        #expect(context["walkbench_note"] == nil && context["num_cpus"] as? Int == ProcessInfo.processInfo.activeProcessorCount)
+        // bench ab shares run's selection and keeps its own --format.
+        let ab = try runBench(["ab", "--strategies", "none", "--workloads", "read-mostly", "--readers", "1", "--duration", "0.02",
+                               "--warmup", "0", "--processes", "1", "--format", "md"], in: dir)
+        #expect(ab.status == 3 && ab.stdout.contains("| cell |"), "\(ab.transcript)")
+    }
+
     /// Google Benchmark's own compare.py reads two exports, matches them by name and finds the one
     /// cell made 25 % slower. Needs Debian's libbenchmark-tools and python3-scipy (scripts/debian-packages.txt).
     @Test(.enabled(if: FileManager.default.fileExists(atPath: comparePy),
