@@ -70,7 +70,7 @@ struct ReportCLITests {
         }
         // The environment heads the report, the commands end it.
         #expect(md.contains("Test CPU") && md.contains("Mitigation: Retpolines") && md.contains("bbb"), "\(md)")
-        #expect(md.contains("bench run --strategies none,rcu-qsbr,irq-disable --workloads unmap-storm"), "\(md)")
+        #expect(md.contains("bench run --strategies none,rcu-qsbr,irq-disable --workloads unmap-storm --walkers lookup --readers 1,2 --processes 10"), "\(md)")
         #expect(md.contains("regression") && md.contains("unmap-storm irq-disable lookup r1 w1 ns_per_walk_mean +20"), "\(md)")
         // No range walker ran: the report says why that figure is missing.
         #expect(!files.contains("ns-per-entry.svg") && md.contains("_Not drawn_: no ns-per-entry figure"), "\(md)")
