@@ -32,7 +32,7 @@ struct ABCommand: ParsableCommand {
     var format: String?
     @Flag(help: "Exit 125 instead of 3 when nothing can be judged (for git bisect run).")
     var bisect = false
-    @OptionGroup var selection: RunCommand
+    @OptionGroup var selection: RunSelection
 
     func executable(_ path: String?, _ option: String) throws -> String {
         guard let path else {

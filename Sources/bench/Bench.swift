@@ -8,6 +8,7 @@ struct Bench: ParsableCommand {
         commandName: "bench",
         abstract: "What a lockless page-table walk costs under each way of keeping table pages alive.",
         subcommands: [RunCommand.self, ListCommand.self, ValidateCommand.self, CompareCommand.self, CheckCommand.self, ABCommand.self,
+                      ReportCommand.self, ExportCommand.self,
                       BaselineCommand.self, CallgrindChildCommand.self],
         defaultSubcommand: RunCommand.self)
 

@@ -16,7 +16,7 @@ enum Execution {
     /// `defaultPath`: the path was chosen by bench, not named by the user, so another run that chose
     /// the same one makes this run take the next free name instead of failing.
     static func measure(_ plan: RunCommand.Plan, environment: RunEnvironment, path: String, force: Bool,
-                        requireQuiet: Bool, summary: Bool, defaultPath: Bool = false) throws -> Outcome {
+                        requireQuiet: Bool, summary: Bool, defaultPath: Bool = false, gbenchJSON: Bool = false) throws -> Outcome {
         let preflight = Preflight.run()
         if requireQuiet && preflight.isBusy {
             throw UsageError(message: "--require-quiet: the machine is busy: \(preflight.verdict)")
@@ -95,6 +95,18 @@ enum Execution {
                 }
                 out.path = written
                 if summary { print("results: \(written)") } else { warn("bench check: candidate rows in \(written)") }
+                if gbenchJSON {
+                    // Beside the CSV that was written (a default name may have become -2.csv).
+                    let json = GBenchJSON.path(besideCSV: written)
+                    do {
+                        try ResultFile.write(GBenchJSON.render(rows, machine: .current()), to: json, replace: force)
+                        print("gbench json: \(json)")
+                    } catch {
+                        warn("bench: could not write \(json): \(error); the CSV is complete")
+                        out.resultsNotWritten = "gbench JSON not written to \(json): \(error)"
+                        out.csvWritten = true
+                    }
+                }
             } catch {
                 // Nothing lost: the rows go to stdout when their file cannot be written.
                 warn("bench: could not write results to \(path): \(error); the CSV follows on stdout")
@@ -115,6 +127,8 @@ enum Execution {
         /// Scenarios or processes that failed to measure.
         var failures: [String] = []
         var resultsNotWritten: String?
+        /// The CSV is written and only the JSON beside it is missing.
+        var csvWritten = false
         /// Where the rows went (nil: not written).
         var path: String?
         /// SIGINT or SIGTERM stopped the run (0: it ran to the end).
@@ -127,7 +141,7 @@ enum Execution {
             if !safetyFailures.isEmpty {
                 return RunFailure(message: "\(safetyFailures.count) use-after-free failure(s) in strategies that promise safety", status: ExitStatus.failed)
             }
-            if let resultsNotWritten { return RunFailure(message: resultsNotWritten + "; the CSV went to stdout", status: ExitStatus.resultsNotWritten) }
+            if let resultsNotWritten { return RunFailure(message: resultsNotWritten + (csvWritten ? "" : "; the CSV went to stdout"), status: ExitStatus.resultsNotWritten) }
             if !failures.isEmpty { return RunFailure(message: "\(failures.count) measurement failure(s)", status: ExitStatus.measurementFailed) }
             if stoppedBy != 0 { return RunFailure(message: "stopped by \(signalName(stoppedBy))", status: ExitStatus.stopped(by: stoppedBy)) }
             return nil

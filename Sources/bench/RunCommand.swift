@@ -13,6 +13,36 @@ struct RunCommand: ParsableCommand {
             130/143 stopped by SIGINT/SIGTERM (the finished cells are written).
             """)
 
+    typealias Plan = RunSelection.Plan
+    typealias CallgrindSetup = RunSelection.CallgrindSetup
+
+    @OptionGroup var selection: RunSelection
+    // Here, not in RunSelection: `bench ab` shares the selection and has a --format of its own.
+    @Option(help: "csv, or gbench-json: the CSV and, beside it (.json for .csv), the same rows as Google Benchmark's JSON (default csv).")
+    var format: String?
+
+    func validate() throws {
+        if try writesGBenchJSON(), let output = selection.output,
+           let problem = ResultFile.problem(writing: GBenchJSON.path(besideCSV: output), replace: selection.force) {
+            throw ValidationError("--format gbench-json: \(problem)")
+        }
+    }
+
+    /// Whether --format asks for Google Benchmark's JSON beside the CSV.
+    func writesGBenchJSON() throws -> Bool {
+        guard let format, format != "csv" else { return false }
+        guard format == ExportFormat.gbenchJSON.rawValue else {
+            throw ValidationError("--format: \"\(format)\" is not allowed; use csv or gbench-json")
+        }
+        return true
+    }
+
+    func run() throws { try selection.execute(gbenchJSON: try writesGBenchJSON()) }
+}
+
+/// What `bench run` measures and where it writes: shared with `bench ab`, which measures the same
+/// selection on two sides.
+struct RunSelection: ParsableArguments {
     @Option(help: "Strategies, comma-separated (default: all but the powerpc family and the validation-only ones; see `bench list`).")
     var strategies: String?
     @Option(help: "Walkers, comma-separated (default: lookup).")
@@ -89,7 +119,7 @@ struct RunCommand: ParsableCommand {
         if planFile != nil { _ = try childRole() } else { _ = try plan() }
     }
 
-    func run() throws {
+    func execute(gbenchJSON: Bool) throws {
         if let planFile {
             try runAsChild(planFile: planFile, role: try childRole())
             return
@@ -108,7 +138,8 @@ struct RunCommand: ParsableCommand {
             if let problem = ResultFile.problem(writing: path, replace: false) { throw UsageError(message: problem) }
         }
         let outcome = try Execution.measure(plan, environment: environment, path: path, force: force,
-                                            requireQuiet: requireQuiet, summary: true, defaultPath: output == nil)
+                                            requireQuiet: requireQuiet, summary: true, defaultPath: output == nil,
+                                            gbenchJSON: gbenchJSON)
         if let failure = outcome.failure { throw failure }
     }
 
@@ -424,7 +455,7 @@ struct RunCommand: ParsableCommand {
     }
 }
 
-extension RunCommand {
+extension RunSelection {
     /// --callgrind and --callgrind-walks: nil without --callgrind; bad input (no valgrind on PATH among
     /// it) is one line and exit 2, before anything runs or is written.
     func callgrindSetup(windowDelay: UInt64) throws -> CallgrindSetup? {

@@ -79,8 +79,8 @@ public enum Summary {
     }
 
     /// One line when cells were unstable or the run was disturbed, so nobody reads a ranking into noise.
-    public static func stabilityNote(_ rows: [ResultRow]) -> String? {
-        let cells = groupCells(rows)
+    public static func stabilityNote(_ rows: [ResultRow], cells grouped: [CellSamples]? = nil) -> String? {
+        let cells = grouped ?? groupCells(rows)
         let unstable = cells.filter { $0.rows.first?["unstable"] == "yes" }.count
         let disturbed = rows.filter { $0["disturbed"] == "yes" }.count
         guard unstable > 0 || disturbed > 0 else { return nil }

@@ -80,20 +80,54 @@ public enum ComparisonReport {
         }
     }
 
+    /// Fixed-width text to paste into a mailing-list post (as mmtests' compare-kernels or the 0-day
+    /// bot's reports): one block per metric, each line base ± spread, change, candidate ± spread, then
+    /// the shift's interval, the corrected p and the verdict; numbers right-aligned.
     static func text(_ c: Comparison, _ ctx: Context) -> String {
-        var out = header(c, ctx).joined(separator: "\n") + "\n\n"
+        var out = header(c, ctx).joined(separator: "\n") + "\n"
         let rows = shown(c, ctx)
-        guard !rows.isEmpty else { return out + "no entries to show (--all shows every metric of every cell)\n" }
-        let table = [columns] + rows.map(fields)
-        let widths = (0..<columns.count).map { i in table.map { $0[i].count }.max()! }
-        for (n, r) in table.enumerated() {
-            var line = zip(r, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
-            while line.hasSuffix(" ") { line.removeLast() }
-            if ctx.colour && n > 0 {
-                let v = rows[n - 1].verdict
-                if v.isRegression { line = "\u{1B}[31m" + line + "\u{1B}[0m" } else if v == .faster || v == .better { line = "\u{1B}[32m" + line + "\u{1B}[0m" } else if !v.isDecided { line = "\u{1B}[33m" + line + "\u{1B}[0m" }
+        guard !rows.isEmpty else { return out + "\nno entries to show (--all shows every metric of every cell)\n" }
+        var blocks: [(title: String, entries: [Comparison.Entry])] = []
+        for e in rows {
+            let title = e.metric.map { m in
+                m.name + (m.unit.isEmpty ? "" : " [\(m.unit)]") + (m.polarity == .lowerIsBetter ? ", lower is better" : ", higher is better")
+                    + (m.kind == .exact ? ", exact (callgrind)" : "")
+            } ?? "cells"
+            if let i = blocks.firstIndex(where: { $0.title == title }) { blocks[i].entries.append(e) } else { blocks.append((title, [e])) }
+        }
+        func sideText(_ s: Comparison.Side?) -> (String, String) {
+            guard let s else { return ("-", "") }
+            return (number(s.median), (s.spreadPercent.map { "±" + ResultRow.number($0, digits: 1)! + "%" } ?? "") + " (\(s.samples))")
+        }
+        for block in blocks {
+            out += "\n" + block.title + "\n"
+            let head = ["", "base", "±spread (n)", "change", "candidate", "±spread (n)", "shift 95% CI", "p (Holm)", "verdict"]
+            // Notes go under the block, numbered, so no line runs past the table's width.
+            var notes: [String] = []
+            let table = [head] + block.entries.map { e -> [String] in
+                let (a, sa) = sideText(e.a), (b, sb) = sideText(e.b)
+                var verdict = e.verdict.rawValue + (e.gated || e.metric == nil ? "" : " (not gated)")
+                if let note = e.note {
+                    notes.append(note)
+                    verdict += " [\(notes.count)]"
+                }
+                return [e.cell.label, a, sa, change(e), b, sb, interval(e), p(e), verdict]
             }
-            out += line + "\n"
+            let widths = (0..<head.count).map { i in table.map { $0[i].count }.max()! }
+            for (n, r) in table.enumerated() {
+                // The cell and the verdict left, numbers right, so digits line up down a column.
+                var line = r.enumerated().map { i, f in
+                    i == 0 || i == head.count - 1 ? f.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                        : String(repeating: " ", count: widths[i] - f.count) + f
+                }.joined(separator: "  ")
+                while line.hasSuffix(" ") { line.removeLast() }
+                if ctx.colour && n > 0 {
+                    let v = block.entries[n - 1].verdict
+                    if v.isRegression { line = "\u{1B}[31m" + line + "\u{1B}[0m" } else if v == .faster || v == .better { line = "\u{1B}[32m" + line + "\u{1B}[0m" } else if !v.isDecided { line = "\u{1B}[33m" + line + "\u{1B}[0m" }
+                }
+                out += line + "\n"
+            }
+            for (i, note) in notes.enumerated() { out += "  [\(i + 1)] \(note)\n" }
         }
         return out
     }

@@ -18,18 +18,19 @@ public enum ResultTable {
         "cg_ir_per_walk", "cg_bcm_per_walk", "cg_bim_per_walk", "cg_d1mr_per_walk", "cg_llmr_per_walk",
     ]
 
-    /// The rows of one file.
-    public static func load(_ path: String) throws -> [ResultRow] {
+    /// The rows of one file. `olderSchema`: accept a file from an older bench that lacks appended
+    /// columns (reports and exports show what it has; comparisons and checks still refuse it).
+    public static func load(_ path: String, olderSchema: Bool = false) throws -> [ResultRow] {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw BadInput(description: "\(path): no such file")
         }
         guard !isDir.boolValue else { throw BadInput(description: "\(path): is a directory, not a CSV file") }
         guard let data = FileManager.default.contents(atPath: path) else { throw BadInput(description: "\(path): cannot be read") }
-        return try parse(data, name: path)
+        return try parse(data, name: path, olderSchema: olderSchema)
     }
 
-    public static func parse(_ data: Data, name: String) throws -> [ResultRow] {
+    public static func parse(_ data: Data, name: String, olderSchema: Bool = false) throws -> [ResultRow] {
         guard !data.isEmpty else { throw BadInput(description: "\(name): empty file; expected a walkbench CSV") }
         guard let text = String(data: data, encoding: .utf8) else { throw BadInput(description: "\(name): not UTF-8 text; expected a walkbench CSV") }
         let table = CSV.parse(text)
@@ -47,7 +48,7 @@ public enum ResultTable {
             throw BadInput(description: "\(name): the frozen leading columns are out of order (expected \(Columns.leading.prefix(4).joined(separator: ", ")), ...)")
         }
         let missing = Columns.appended.filter { !header.contains($0) && !Columns.optional.contains($0) }
-        if let first = missing.first {
+        if let first = missing.first, !olderSchema {
             throw BadInput(description: "\(name): lacks the column \(first)\(missing.count > 1 ? " and \(missing.count - 1) more" : ""): written by an older bench; rerun it with this one")
         }
         guard table.count > 1 else { throw BadInput(description: "\(name): a header and no rows") }
