@@ -171,7 +171,7 @@ extension AddressSpace {
     /// is frozen (page_ref_freeze with the references its mappings hold). If one holds more (a GUP
     /// reference taken by a walker), the collapse is given up: the frozen ones are thawed, the same
     /// table is put back (pmd_populate), `collapsesRefused` counts it. Otherwise the old pages are
-    /// freed, the table is retired and the huge leaf installed, mapping a new folio. Returns false when
+    /// freed, the huge leaf installed, mapping a new folio, and the old table retired. Returns false when
     /// there was no PTE table there, or the collapse was refused.
     @discardableResult
     public func collapse<P: WalkProtection>(at address: UInt64, protection: P, cpu: Int) throws -> Bool {
@@ -200,11 +200,13 @@ extension AddressSpace {
             return false
         }
         for f in folios { pages.freeFrozen(f.head) }
-        pool.noteRetired(pte, bytes: geometry.levels[hugeLevel + 1].entries * 8)
-        protection.retireDeferred(pte, cpu: cpu)
+        // The new folio's huge leaf goes in, then the old table goes (khugepaged deposits or frees it
+        // after set_pmd_at); a strategy may hold its free back until walkers leave.
         let head = frame(for: address & ~(geometry.pteTableCoverage - 1))
         let generation = pages.map(head, refs: 1)
         pool.storeRelease(t, slot, .leaf(frame: head, folioGeneration: generation))
+        pool.noteRetired(pte, bytes: geometry.levels[hugeLevel + 1].entries * 8)
+        protection.retireDeferred(pte, cpu: cpu)
         return true
     }
 

@@ -95,9 +95,9 @@ extension ForcedSchedule {
             out.schedule.append("CPU \(writerCPU) collapses [\(hex(address)), \(hex(address + coverage))) into a huge leaf")
             // The witness must be of the collapse held back before it frees the page: once the page
             // is freed, a witness (a call_rcu queued for the retired table, say) holds back only the
-            // table, so the page's free is checked first. Then the collapse is let finish (the new
-            // folio mapped on the frame) before the walker goes on, unless the table's free waits
-            // for the walker (irq-disable-membarrier frees the old table synchronously).
+            // table, so the page's free is checked first. Then the walker waits for the new folio to
+            // be mapped on the frame (the collapse does that before it retires the old table, whose
+            // free may wait for the walker).
             var witness: String?
             let decided = waitFor {
                 if writerDone.load(ordering: .acquiring) || pageFreed() { return true }
@@ -105,8 +105,8 @@ extension ForcedSchedule {
                 return witness != nil
             }
             if pageFreed() || writerDone.load(ordering: .acquiring) {
-                if !waitFor({ writerDone.load(ordering: .acquiring) || protection.freeHeldBack(walker: walkerCPU, writer: writerCPU) != nil }) {
-                    out.failure = "the collapse freed the page but neither finished nor waited for the walker in \(Int(deadline)) s"
+                if !waitFor({ writerDone.load(ordering: .acquiring) || mm.pages.count(frame) != 0 }) {
+                    out.failure = "the collapse freed the page but mapped no new folio in \(Int(deadline)) s"
                 } else if pageFreed() {
                     out.freedAt = .leafRead
                     out.schedule.append("the collapse freed the page while CPU \(walkerCPU) stood at \(ProtocolPoint.leafRead.rawValue)")
