@@ -14,7 +14,7 @@ public final class WalkSession: @unchecked Sendable {
     // @unchecked Sendable: a session is used by one thread at a time (the benchmark's), as a runner's
     // walker thread uses its loop; `withCPU` binds that thread as CPU 0 for the duration.
     public let scenario: Scenario
-    private let driver: any WalkDriving
+    private let driver: WalkDriving
     private var closed = false
 
     /// The scenario `bench run` would measure for these names with one reader and no writer.
@@ -61,7 +61,7 @@ public final class WalkSession: @unchecked Sendable {
     public func walks(_ count: Int) -> UInt64 { driver.walks(count) }
 
     /// Walks, leaves found and use-after-frees seen since the session began.
-    public var counts: (walks: UInt64, leaves: UInt64, uaf: UInt64) { driver.counts }
+    public var counts: (walks: UInt64, leaves: UInt64, uaf: UInt64) { driver.counts() }
 
     /// Unmaps everything through the strategy and checks that only the root is left. Call once.
     public func close() throws {
@@ -73,31 +73,61 @@ public final class WalkSession: @unchecked Sendable {
     deinit { try? close() }
 }
 
-/// The type-erased face of one specialised loop.
-protocol WalkDriving: AnyObject {
-    func start()
-    func stop()
-    func walks(_ count: Int) -> UInt64
-    var counts: (walks: UInt64, leaves: UInt64, uaf: UInt64) { get }
-    func tearDown() throws
+/// The type-erased face of one specialised loop: closures made inside `MakeDriver.run<P, W, L>`, so
+/// they are compiled for the concrete strategy, walker and oracle mode. (A generic class's methods
+/// called through a protocol existential would run the unspecialised generic code, every strategy
+/// call through a witness table: not what the runner runs.)
+struct WalkDriving {
+    let start: () -> Void
+    let stop: () -> Void
+    let walks: (Int) -> UInt64
+    let counts: () -> (walks: UInt64, leaves: UInt64, uaf: UInt64)
+    let tearDown: () throws -> Void
 }
 
 private struct MakeDriver: ScenarioBody {
     func run<P: WalkProtection, W: PageWalker, L: OracleLog>(
         _ scenario: Scenario, _: P.Type, _: W.Type, _: L.Type
-    ) throws -> any WalkDriving {
-        try SpecialisedWalks<P, W, L>(scenario)
+    ) throws -> WalkDriving {
+        let state = try SessionState<P, W, L>(scenario)
+        return WalkDriving(
+            start: { state.start() },
+            stop: { state.stop() },
+            walks: { count in Self.walks(state, count) },
+            counts: { (state.walked, state.loop?.leaves ?? 0, state.loop?.uaf ?? 0) },
+            tearDown: { try state.tearDown() })
+    }
+
+    /// The hot loop: the runner's `walkOnce`, and the strategy's quiescent state every `batch` walks.
+    @inline(never)
+    static func walks<P: WalkProtection, W: PageWalker, L: OracleLog>(_ state: SessionState<P, W, L>, _ count: Int) -> UInt64 {
+        // Moved out of the class and back: mutated as a local, uniquely referenced (no exclusivity
+        // check per walk, no copy-on-write of a walker's buffers).
+        var l = state.loop.take()!
+        defer { state.loop = l }
+        let protection = state.protection
+        let batch = state.batch
+        var since = state.sinceQuiescent
+        for _ in 0..<count {
+            l.walkOnce()
+            since &+= 1
+            if since == batch {
+                protection.quiescent(cpu: SessionState<P, W, L>.walkerCPU)
+                since = 0
+            }
+        }
+        state.sinceQuiescent = since
+        state.walked &+= UInt64(count)
+        return l.checksum
     }
 }
 
-private final class SpecialisedWalks<P: WalkProtection, W: PageWalker, L: OracleLog>: WalkDriving {
+final class SessionState<P: WalkProtection, W: PageWalker, L: OracleLog> {
     static var walkerCPU: Int { 0 }
     /// The CPU that tears the space down (the runner's controller CPU).
     static var tearDownCPU: Int { 1 }
     let mm: AddressSpace
     let protection: P
-    /// Optional so `walks` can move it out and mutate it as a local, uniquely referenced (no exclusivity
-    /// check per walk, no copy-on-write of a walker's buffers).
     var loop: WalkLoop<P, W, L>?
     let batch: Int
     var sinceQuiescent = 0
@@ -122,28 +152,6 @@ private final class SpecialisedWalks<P: WalkProtection, W: PageWalker, L: Oracle
     func stop() {
         protection.cpuStopping(Self.walkerCPU)
         mm.cpumask.clear(Self.walkerCPU)
-    }
-
-    @inline(never)
-    func walks(_ count: Int) -> UInt64 {
-        var l = loop.take()!
-        defer { loop = l }
-        var since = sinceQuiescent
-        for _ in 0..<count {
-            l.walkOnce()
-            since &+= 1
-            if since == batch {
-                protection.quiescent(cpu: Self.walkerCPU)
-                since = 0
-            }
-        }
-        sinceQuiescent = since
-        walked &+= UInt64(count)
-        return l.checksum
-    }
-
-    var counts: (walks: UInt64, leaves: UInt64, uaf: UInt64) {
-        (walked, loop?.leaves ?? 0, loop?.uaf ?? 0)
     }
 
     func tearDown() throws {
