@@ -11,7 +11,8 @@
 //   proof. The control benchmark allocates once per walk on purpose and must read exactly 1,000, so a
 //   counter that sees nothing cannot pass.
 // - wall clock and throughput p50: relative thresholds from the spread measured between runs on the
-//   development VM (`TimeThreshold`), used by `baseline check` against a baseline of the same host.
+//   development VM (`timeThreshold`), used by `baseline check` against a baseline of the same host,
+//   and only for the benchmarks whose spread allows one.
 // Metrics left out of the walk benchmarks, and why: CPU time (package-benchmark reads it from /proc in
 // 10 ms ticks, coarser than a 0.05–10 ms sample, and the read allocates inside the measured window);
 // instructions (where the machine has no PMU, package-benchmark's attempt to read them allocated 16
@@ -22,14 +23,30 @@ import WalkBench
 
 let walksPerSample = 1_000
 
-/// Relative p50 thresholds (percent) for wall clock and throughput. A benchmark's spread between runs
-/// of `swift package benchmark` here (see README) decides its group.
-enum TimeThreshold: Double {
-    /// lookups under a window: measured run-to-run spread up to about 8 %
-    case lookup = 15
-    /// range walkers: up to about 8 % as well, but fewer samples per run
-    case range = 20
-}
+/// Relative p50 thresholds (percent) for wall clock and throughput, per benchmark, from the spread
+/// measured between runs of `swift package benchmark` on the development VM (2-vCPU AMD EPYC KVM guest,
+/// shared with other builds, load average 5 to 7): (max - min) / median of the p50 over 8 runs (5 of
+/// an earlier build of this suite, 3 of this one), doubled and rounded up to 5 %. Where that comes to
+/// more than 30 % the benchmark's time is not gated (nil): a threshold that wide catches nothing a
+/// user would call a regression, and a narrower one fails on the host's slow spells.
+let timeThreshold: [String: Double?] = [
+    "window none": 15,              // spread 7.0 % (earlier build), 3.0 % (this one)
+    "window irq-disable": nil,      // 8.3 %, 35 % (one run at 15 ns, two at 23 ns: bimodal)
+    "window counted": 30,           // 12.8 %, 0.6 %
+    "window counted-percpu": 15,    // 6.6 %, 1.3 %
+    "window rcu-memb": nil,         // 25 %, 1.9 %
+    "window rcu-qsbr": nil,         // 52 %, 2.1 %
+    "walker lookup-c": 10,          // 4.9 %, 0.5 %
+    "walker range": nil,            // 18.7 %, 1.0 %
+    "walker iterator": nil,         // 49 %, 1.2 %
+    "walker iterator-inline": 10,   // 2.7 %, 1.1 %
+    "walker callback direct": 15,   // 5.3 %, 1.3 %
+    "walker callback existential": nil,  // 127 %, 1.0 %
+    "walker callback closure": nil,      // 180 %, 1.1 %
+    "walker callback c-indirect": 15,    // 5.3 %, 0.2 %
+    "walker callback c-retpoline": nil,  // 7.6 %, 28 %
+    "walker callback promoted": 10,      // 4.4 %, 1.5 %
+]
 
 final class SessionBox: @unchecked Sendable {
     // @unchecked: written by setup and teardown, read by the benchmark closure; package-benchmark runs
@@ -37,13 +54,12 @@ final class SessionBox: @unchecked Sendable {
     var session: WalkSession?
 }
 
-func thresholds(_ time: TimeThreshold) -> [BenchmarkMetric: BenchmarkThresholds] {
+func thresholds(_ name: String) -> [BenchmarkMetric: BenchmarkThresholds] {
     let exact: BenchmarkThresholds.AbsoluteThresholds = [.p0: 0, .p25: 0, .p50: 0, .p75: 0, .p90: 0, .p99: 0, .p100: 0]
-    return [
-        .mallocCountTotal: .init(absolute: exact),
-        .wallClock: .init(relative: [.p50: time.rawValue]),
-        .throughput: .init(relative: [.p50: time.rawValue]),
-    ]
+    // A benchmark missing from the table is a mistake here, not "ungated": fail loudly.
+    guard let entry = timeThreshold[name] else { fatalError("no time threshold decided for \(name)") }
+    let time: BenchmarkThresholds = entry.map { .init(relative: [.p50: $0]) } ?? .init()
+    return [.mallocCountTotal: .init(absolute: exact), .wallClock: time, .throughput: time]
 }
 
 let metrics: [BenchmarkMetric] = [.wallClock, .throughput, .mallocCountTotal]
@@ -51,9 +67,8 @@ let metrics: [BenchmarkMetric] = [.wallClock, .throughput, .mallocCountTotal]
 /// True where the kernel exposes a CPU PMU (bare metal, or a VM with a virtual PMU).
 let machineHasPMU = PAPICounters.machineHasPMU
 
-func walkBenchmark(_ name: String, strategy: String, walker: String = "lookup", dispatch: String = "n/a",
-                   time: TimeThreshold) {
-    register(name, strategy: strategy, walker: walker, dispatch: dispatch, metrics: metrics, thresholds: thresholds(time))
+func walkBenchmark(_ name: String, strategy: String, walker: String = "lookup", dispatch: String = "n/a") {
+    register(name, strategy: strategy, walker: walker, dispatch: dispatch, metrics: metrics, thresholds: thresholds(name))
     if machineHasPMU {
         register("\(name) instructions", strategy: strategy, walker: walker, dispatch: dispatch, metrics: [.instructions],
                  thresholds: [.instructions: .init()])
@@ -92,15 +107,15 @@ func register(_ name: String, strategy: String, walker: String, dispatch: String
 let benchmarks: @Sendable () -> Void = {
     // Each strategy's reader window around a gup_fast-like lookup.
     for strategy in ["none", "irq-disable", "counted", "counted-percpu", "rcu-memb", "rcu-qsbr"] {
-        walkBenchmark("window \(strategy)", strategy: strategy, time: .lookup)
+        walkBenchmark("window \(strategy)", strategy: strategy)
     }
     // Each walker and dispatch kind, unprotected (`none`): a 2 MiB span per range walk.
-    walkBenchmark("walker lookup-c", strategy: "none", walker: "lookup-c", time: .lookup)
+    walkBenchmark("walker lookup-c", strategy: "none", walker: "lookup-c")
     for walker in ["range", "iterator", "iterator-inline"] {
-        walkBenchmark("walker \(walker)", strategy: "none", walker: walker, time: .range)
+        walkBenchmark("walker \(walker)", strategy: "none", walker: walker)
     }
     for dispatch in Dispatch.names {
-        walkBenchmark("walker callback \(dispatch)", strategy: "none", walker: "callback", dispatch: dispatch, time: .range)
+        walkBenchmark("walker callback \(dispatch)", strategy: "none", walker: "callback", dispatch: dispatch)
     }
 
     // The control: one allocation per walk, on purpose. Its malloc count must read exactly 1,000 a sample.
