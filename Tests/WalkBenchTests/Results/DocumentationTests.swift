@@ -13,11 +13,14 @@ private func text(_ relative: String) throws -> String {
     try String(contentsOf: repositoryRoot.appendingPathComponent(relative), encoding: .utf8)
 }
 
-/// The Markdown files a user reads: README.md and everything under docs/.
+/// The Markdown files a user reads: README.md, everything under docs/, and the READMEs of Fuzz/ and results/.
 private func documents() throws -> [String] {
     let docs = repositoryRoot.appendingPathComponent("docs")
     let names = (try? FileManager.default.contentsOfDirectory(atPath: docs.path)) ?? []
-    return ["README.md"] + names.filter { $0.hasSuffix(".md") }.sorted().map { "docs/" + $0 }
+    let others = ["Fuzz/README.md", "results/README.md"].filter {
+        FileManager.default.fileExists(atPath: repositoryRoot.appendingPathComponent($0).path)
+    }
+    return ["README.md"] + names.filter { $0.hasSuffix(".md") }.sorted().map { "docs/" + $0 } + others
 }
 
 /// The column names listed in the first cell of each row of README's "CSV columns" table, in order.
@@ -76,7 +79,7 @@ struct DocumentationTests {
         #expect(readmeColumnTable(sample.replacingOccurrences(of: "`a_p50/p99`, `b`", with: "`b`, `a_p50/p99`")) != ["a_p50", "a_p99", "b", "c"])
     }
 
-    @Test("every relative link in README.md and docs/ resolves inside the repository")
+    @Test("every relative link in README.md, docs/ and the other READMEs resolves inside the repository")
     func relativeLinksResolve() throws {
         let docs = try documents()
         #expect(docs.count > 1, "docs/ has no Markdown files")
