@@ -96,8 +96,9 @@ func register(_ name: String, strategy: String, walker: String, dispatch: String
         )
     ) { benchmark in
         guard let session = box.session else { return benchmark.error("no session: setup failed") }
-        // Binding the thread as the walker's CPU (an RCU strategy registers it) is outside the measurement.
-        session.withCPU { s in
+        // Binding the thread as the walker's CPU (an RCU strategy registers it) is outside the
+        // measurement; the thread is pinned to the first CPU, as bench run's first walker is.
+        session.withCPU(pinned: true) { s in
             benchmark.startMeasurement()
             blackHole(s.walks(walksPerSample))
             benchmark.stopMeasurement()
@@ -138,7 +139,7 @@ let benchmarks: @Sendable () -> Void = {
         )
     ) { benchmark in
         guard let session = box.session else { return benchmark.error("no session: setup failed") }
-        session.withCPU { s in
+        session.withCPU(pinned: true) { s in
             benchmark.startMeasurement()
             for _ in 0..<walksPerSample {
                 blackHole([s.walks(1)])

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+
 /// Walks outside the runner, for harnesses that time them themselves (Benchmarks/WalkBenchmarks, run by
 /// `swift package benchmark`). A session builds the address space exactly as `bench run` does for the
 /// same scenario (the workload's mapping, populated from the seed) and runs the runner's own walk loop
@@ -48,8 +53,20 @@ public final class WalkSession: @unchecked Sendable {
     /// Runs `body` with the calling thread as the walker's CPU (cpuStarted before, cpuStopping after: an
     /// RCU strategy registers the thread, an IRQ-off one binds its interrupt mask). Call `walks` only
     /// inside it. What registering allocates happens here, outside whatever `body` measures.
-    public func withCPU<R>(_ body: (WalkSession) throws -> R) rethrows -> R {
+    ///
+    /// `pinned`: first pin the calling thread to the first CPU this process may use, as the runner pins
+    /// its first walker. The pin stays after `body` returns (undoing it between samples would let the
+    /// thread migrate and start the next sample on cold caches), so pass it only from a thread that is
+    /// the process's own to keep, as package-benchmark's is; never from a shared pool thread.
+    public func withCPU<R>(pinned: Bool = false, _ body: (WalkSession) throws -> R) rethrows -> R {
         precondition(!closed, "WalkSession used after close()")
+        if pinned, let why = CPUThread.pinCurrent(to: CPUThread.allowedCPUs[0]) {
+            // Unpinned is still a measurement; say so once rather than fail the benchmark.
+            if !Self.warnedUnpinned.exchange(true, ordering: .relaxed) {
+                let line = "WalkSession: cannot pin the walking thread (\(why)); walking unpinned\n"
+                _ = line.withCString { write(2, $0, strlen($0)) }
+            }
+        }
         driver.start()
         defer { driver.stop() }
         return try body(self)
@@ -71,6 +88,8 @@ public final class WalkSession: @unchecked Sendable {
     }
 
     deinit { try? close() }
+
+    private static let warnedUnpinned = Atomic<Bool>(false)
 }
 
 /// The type-erased face of one specialised loop: closures made inside `MakeDriver.run<P, W, L>`, so
