@@ -3,7 +3,14 @@
 #   make test    runs the tests, then runs them again with every CPU kept busy (they must not depend
 #                on how much CPU they get)
 # Both install missing Debian packages first (scripts/install-deps). Extra bench arguments: make bench ARGS="--duration 1".
-.PHONY: bench test test-under-load fuzz tsan asan deps verify
+#   make benchmark        the package-benchmark suite (Benchmarks/WalkBenchmarks; README "package-benchmark")
+#   make benchmark-check  the same, gated: every walk benchmark must count 0 mallocs (Benchmarks/Thresholds)
+# `swift build --build-tests` builds every target of the root package, and package-benchmark's would add
+# about half a minute and six packages to fetch: the test targets below leave it out of the graph with
+# WALKBENCH_NO_BENCHMARKS=1 (see Package.swift), so `make test` builds exactly what it did before.
+.PHONY: bench test test-under-load fuzz tsan asan deps verify benchmark benchmark-check
+
+test test-under-load fuzz tsan asan verify: export WALKBENCH_NO_BENCHMARKS = 1
 
 deps:
 	@scripts/install-deps
@@ -21,6 +28,12 @@ test-under-load: deps
 	swift build --product bench
 	swift build --build-tests
 	scripts/with-load swift test --skip-build
+
+benchmark: deps
+	swift package benchmark --no-progress $(ARGS)
+
+benchmark-check: deps
+	swift package benchmark thresholds check --path Benchmarks/Thresholds --no-progress
 
 # libFuzzer on the workload-file parser and the result-CSV reader, FUZZ_SECONDS each (Fuzz/README.md).
 FUZZ_SECONDS ?= 60

@@ -4,7 +4,15 @@ import WalkBench
 struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "Strategies, walkers, workloads and geometries, one line each.")
 
-    func run() {
+    @Option(name: .customLong("workload-file"), help: "A JSON workload file (repeatable): its workloads are listed with the built-ins, as `bench run --workload-file` would define them.")
+    var workloadFiles: [String] = []
+
+    func validate() throws {
+        do { _ = try WorkloadFile.loadAll(workloadFiles) } catch { throw ValidationError("\(error)") }
+    }
+
+    func run() throws {
+        let fromFiles = try WorkloadFile.loadAll(workloadFiles)
         func section(_ title: String, _ items: [(String, String)]) {
             print(title)
             let w = items.map(\.0.count).max() ?? 0
@@ -25,9 +33,12 @@ struct ListCommand: ParsableCommand {
         })
         section("dispatch kinds (callback walkers, --dispatch):", Dispatch.kinds.map { ($0.name, $0.summary) })
         section("workloads: ([by name]: not in the default suite, name it with --workloads)",
-                Workloads.kinds.map { k in (k.preset.name, k.preset.summary + (k.inDefaultSuite ? "" : " [by name]")) })
+                Workloads.kinds.map { k in (k.preset.name, k.preset.summary + (k.inDefaultSuite ? "" : " [by name]")) }
+                    + fromFiles.map { w in (w.name, "\(w.summary) [kind \(w.kind); from --workload-file]") })
         section("geometries:", Geometry.presets.map { ($0.name, $0.summary) })
         section("validation scenarios (bench validate):", Validation.scenarios.map { ($0.name, $0.summary) })
+        section("validation-only strategy names (bench validate --strategies; no walker runs them):",
+                Validation.litmusOnlyStrategies.map { ($0.name, $0.summary) })
     }
 }
 

@@ -43,7 +43,7 @@ struct RunCommand: ParsableCommand {
 /// What `bench run` measures and where it writes: shared with `bench ab`, which measures the same
 /// selection on two sides.
 struct RunSelection: ParsableArguments {
-    @Option(help: "Strategies, comma-separated (default: all but the powerpc family and the validation-only ones; see `bench list`).")
+    @Option(help: "Strategies, comma-separated (default: all but those marked [by name] in `bench list` (the powerpc family, invlpgb) and the validation-only ones).")
     var strategies: String?
     @Option(help: "Walkers, comma-separated (default: lookup).")
     var walkers: String?
@@ -51,21 +51,21 @@ struct RunSelection: ParsableArguments {
     var dispatch: String?
     @Option(parsing: .unconditional, help: "Bytes each walk covers: range walkers walk all of it, lookup resolves its first page (default 2MiB; suffixes KiB, MiB, GiB).")
     var span: String?
-    @Option(help: "Built-in workloads, comma-separated (default: all built-ins but thp-munmap, or none when --workload-file is given).")
+    @Option(help: "Workloads, comma-separated: built-ins and those defined by --workload-file (default: all built-ins but thp-munmap; with --workload-file, every workload the files define).")
     var workloads: String?
-    @Option(name: .customLong("workload-file"), help: "A JSON workload file (repeatable); see README.")
+    @Option(name: .customLong("workload-file"), help: "A JSON workload file (repeatable) whose workloads --workloads can name like the built-ins; see README.")
     var workloadFiles: [String] = []
     @Option(help: "Geometries, comma-separated (default: x86-64-4l).")
     var geometry: String?
-    @Option(parsing: .unconditional, help: "Walker thread counts, comma-separated, 1...1024 (default: 1,2).")
+    @Option(parsing: .unconditional, help: "Walker thread counts, comma-separated, 1...1024 (default: 1,2, leaving out cells with more threads than CPUs; a stderr line counts them).")
     var readers: String?
     @Option(parsing: .unconditional, help: "Writer thread counts, comma-separated, 0...64 (default: each workload's own).")
     var writers: String?
-    @Option(parsing: .unconditional, help: "Seconds measured per repetition (default 0.2).")
+    @Option(parsing: .unconditional, help: "Seconds measured per repetition (default \(RunDefaults.duration)).")
     var duration: String?
-    @Option(parsing: .unconditional, help: "Seconds of warm-up before each repetition (default 0.05).")
+    @Option(parsing: .unconditional, help: "Seconds of warm-up before each repetition (default \(RunDefaults.warmup)).")
     var warmup: String?
-    @Option(parsing: .unconditional, help: "Repetitions per scenario (default 3).")
+    @Option(parsing: .unconditional, help: "Repetitions per scenario in each process (default \(RunDefaults.repetitions)).")
     var repetitions: String?
     @Option(help: "CSV path (default: results/runs/<UTC-timestamp>-<host>.csv).")
     var output: String?
@@ -256,15 +256,14 @@ struct RunSelection: ParsableArguments {
         let strategyNames = try names(strategies, "strategies", allowed: Strategies.names, default: Strategies.defaultNames)
         let walkerNames = try names(walkers, "walkers", allowed: Walkers.names, default: [LookupWalker.name])
         let geometryNames = try names(geometry, "geometry", allowed: Geometry.presets.map(\.name), default: [Geometry.presets[0].name])
-        var selected: [Workload] = try names(workloads, "workloads", allowed: Workloads.names,
-                                              default: workloadFiles.isEmpty ? Workloads.defaultNames : []).map { Workloads.named($0)! }
-        for file in workloadFiles {
-            do { selected += try WorkloadFile.load(file) } catch { throw ValidationError("\(error)") }
-        }
-        var workloadNames = Set<String>()
-        for w in selected where !workloadNames.insert(w.name).inserted {
-            throw ValidationError("workload \"\(w.name)\" is selected twice (built-ins and --workload-file share one namespace); name each workload once")
-        }
+        // Workloads from files are first-class: --workloads selects among them and the built-ins alike.
+        // Without --workloads, the files' workloads run (all of them), else the default built-ins.
+        let fileWorkloads: [Workload]
+        do { fileWorkloads = try WorkloadFile.loadAll(workloadFiles) } catch { throw ValidationError("\(error)") }
+        let available = Workloads.builtIn + fileWorkloads
+        let selected: [Workload] = try names(workloads, "workloads", allowed: available.map(\.name),
+                                             default: fileWorkloads.isEmpty ? Workloads.defaultNames : fileWorkloads.map(\.name))
+            .map { n in available.first { $0.name == n }! }
         let dispatchNames = try names(dispatch, "dispatch", allowed: Dispatch.names, default: Dispatch.names)
         if follPin && noTakeRef {
             throw ValidationError("--foll-pin and --no-take-ref contradict each other: a pin is a page reference; give one of them")

@@ -297,6 +297,38 @@ struct BenchCLITests {
         #expect(rows[0]["strategy"] == "none")
     }
 
+    @Test("--workloads selects a workload a file defines, alone or beside a built-in; bench list shows it")
+    func workloadFileNamesAreFirstClass() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        try dir.write("two.json", #"[{"name":"tiny-a","kind":"unmap-storm","mapped":"8MiB"},{"name":"tiny-b","kind":"read-mostly","mapped":"8MiB"}]"#)
+        let output = dir.path("out.csv")
+        let r = try runBench(
+            [
+                "run", "--workload-file", "two.json", "--workloads", "tiny-b,read-mostly", "--strategies", "none",
+                "--readers", "1", "--duration", "0.05", "--warmup", "0", "--repetitions", "1", "--processes", "1",
+                "--output", output,
+            ], in: dir)
+        #expect(r.status == 0, "\(r.transcript)")
+        let rows = try readResults(output)
+        // Exactly the two named: tiny-a is defined but not selected.
+        #expect(Set(rows.map { $0["workload"] ?? "" }) == ["tiny-b", "read-mostly"], "\(r.transcript)")
+        #expect(rows.first { $0["workload"] == "tiny-b" }?["mapped_bytes"] == "8388608")
+
+        // A name neither built in nor in the files is refused with the file's names among the allowed.
+        let unknown = try runBench(["run", "--workload-file", "two.json", "--workloads", "tiny-c", "--output", dir.path("x.csv")], in: dir)
+        #expect(unknown.status == 2, "\(unknown.transcript)")
+        #expect(unknown.stderr.contains("tiny-c") && unknown.stderr.contains("tiny-a"), "\(unknown.transcript)")
+        #expect(!FileManager.default.fileExists(atPath: dir.path("x.csv")))
+
+        let list = try runBench(["list", "--workload-file", "two.json"], in: dir)
+        #expect(list.status == 0, "\(list.transcript)")
+        #expect(list.stdout.contains("tiny-a") && list.stdout.contains("tiny-b"), "\(list.transcript)")
+        let badList = try runBench(["list", "--workload-file", "missing.json"], in: dir)
+        #expect(badList.status == 2, "\(badList.transcript)")
+        #expect(badList.stderr.contains("missing.json"), "\(badList.transcript)")
+    }
+
     /// In its own process the strategies' software-defined events are exact: `none` sends no IPI,
     /// irq-disable one shootdown per unmap, and every unmap-storm operation frees a table.
     @Test func softwareDefinedEventsAreExact() throws {

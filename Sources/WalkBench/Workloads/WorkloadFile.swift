@@ -15,6 +15,24 @@ public enum WorkloadFile {
 
     static let keys = ["name", "kind", "summary", "mapped", "density", "huge_fraction", "pte_folio_order", "writer_delay_ns", "reader_idle_ns", "readers", "writers"]
 
+    /// The workloads defined by `paths`, in order, checked against each other and the built-ins: names
+    /// from files are first-class (`--workloads` selects them, `bench list --workload-file` lists them),
+    /// so they share one namespace with the built-ins and a name defined twice is an error.
+    public static func loadAll(_ paths: [String]) throws -> [Workload] {
+        var defined = Set(Workloads.names)
+        var loaded: [Workload] = []
+        for path in paths {
+            for w in try load(path) {
+                guard defined.insert(w.name).inserted else {
+                    let builtIn = Workloads.names.contains(w.name)
+                    throw Invalid(description: "workload file \(path): workload \"\(w.name)\" is defined twice (\(builtIn ? "a built-in has that name" : "another workload file defines it"); built-ins and workload files share one namespace); name each workload once")
+                }
+                loaded.append(w)
+            }
+        }
+        return loaded
+    }
+
     public static func load(_ path: String) throws -> [Workload] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw Invalid(description: "workload file \(path): cannot be read")
