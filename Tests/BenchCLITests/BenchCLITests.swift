@@ -165,7 +165,11 @@ struct BenchCLITests {
             #expect(strategy == "mmap-lock" ? walks >= 0 : walks > 0, "strategy \(strategy)")
             let freed = try #require(
                 Int(row["tables_freed"] ?? ""), "tables_freed not an integer: \(row["tables_freed"] ?? "nil")")
-            #expect(freed > 0, "strategy \(strategy)")
+            let writerOps = try #require(Int(row["writer_ops"] ?? ""), "writer_ops not an integer: \(row["writer_ops"] ?? "nil")")
+            // Every unmap-storm operation frees its chunk's PTE table at once under these strategies (one
+            // that straddled the phase's start may have freed before it). How many operations a loaded
+            // machine lets the writer finish in 0.2 s is not this test's business.
+            #expect(freed >= writerOps - 1, "strategy \(strategy): \(freed) tables freed by \(writerOps) operations")
             switch strategy {
             case "mmap-lock":
                 #expect(row["uaf_detected"] == "0")
