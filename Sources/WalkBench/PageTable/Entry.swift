@@ -70,6 +70,10 @@ public struct Entry: Hashable, Sendable, CustomStringConvertible {
     @inline(__always) public var folioGeneration: UInt32 { UInt32(truncatingIfNeeded: raw &>> Entry.folioGenerationShift) }
     @inline(__always) public static func truncate(folioGeneration: UInt32) -> UInt32 { folioGeneration & UInt32(folioGenerationMask) }
 
+    /// The head frame of the folio a leaf maps: a pte's page rounded down to its folio's order; a
+    /// huge leaf's folio starts at its own frame.
+    @inline(__always) public func folioHead(isPTE: Bool) -> UInt64 { isPTE ? frame & ~((1 &<< folioOrder) &- 1) : frame }
+
     public var description: String {
         if raw == 0 { return "empty" }
         if isPoison { return "poison" }

@@ -76,12 +76,9 @@ extension AddressSpace {
         pool.adjustLiveCount(t, by: 1)
     }
 
-    /// The folio a leaf at `level` maps, by its head frame: a huge leaf's starts at its frame; a PTE's
-    /// is the page's frame rounded down to the folio's size.
+    /// The folio a leaf at `level` maps, by its head frame.
     @inline(__always)
-    func folioHead(_ e: Entry, level: Int) -> UInt64 {
-        level == lastLevel ? e.frame & ~((1 << e.folioOrder) &- 1) : e.frame
-    }
+    func folioHead(_ e: Entry, level: Int) -> UInt64 { e.folioHead(isPTE: level == lastLevel) }
 
     /// The end of a gather: drops the references of the pages its zaps unmapped (freeing those no one
     /// else holds), after the flush, as tlb_finish_mmu frees its batched pages after the TLB flush.

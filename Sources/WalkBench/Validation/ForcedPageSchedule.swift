@@ -48,8 +48,6 @@ extension ForcedSchedule {
         let tableUAF = Atomic<Bool>(false)
         let pageUAF = Atomic<Bool>(false)
         let retried = Atomic<Bool>(false)
-        let writerDone = Atomic<Bool>(false)
-        let writerError = Locked<String?>(nil)
 
         var out = Outcome(forcedCase: c)
         out.reproducer = "bench validate --forced --case '\(c.name)' --seed \(settings.seed) --geometry \(geometry.name)"
@@ -79,19 +77,13 @@ extension ForcedSchedule {
             gate.finished.store(true, ordering: .releasing)
         }
 
-        var writer: CPUThread?
+        var writer: ForcedWriter?
         if waitFor({ gate.isStopped(at: .leafRead) || gate.finished.load(ordering: .acquiring) }), gate.isStopped(at: .leafRead) {
             out.schedule.append("CPU \(walkerCPU) stopped at \(ProtocolPoint.leafRead.rawValue)")
-            writer = try CPUThread {
-                protection.cpuStarted(writerCPU)
-                mm.cpumask.set(writerCPU)
-                do { try mm.lock.withWriteLock { _ = try mm.collapse(at: address, protection: protection, cpu: writerCPU) } } catch {
-                    writerError.withLock { $0 = "\(error)" }
-                }
-                mm.cpumask.clear(writerCPU)
-                protection.cpuStopping(writerCPU)
-                writerDone.store(true, ordering: .releasing)
+            let collapser = try ForcedWriter(cpu: writerCPU, mm: mm, protection: protection, what: "collapse") {
+                _ = try mm.collapse(at: address, protection: protection, cpu: writerCPU)
             }
+            writer = collapser
             out.schedule.append("CPU \(writerCPU) collapses [\(hex(address)), \(hex(address + coverage))) into a huge leaf")
             // The witness must be of the collapse held back before it frees the page: once the page
             // is freed, a witness (a call_rcu queued for the retired table, say) holds back only the
@@ -100,12 +92,12 @@ extension ForcedSchedule {
             // free may wait for the walker).
             var witness: String?
             let decided = waitFor {
-                if writerDone.load(ordering: .acquiring) || pageFreed() { return true }
+                if collapser.isDone || pageFreed() { return true }
                 witness = protection.freeHeldBack(walker: walkerCPU, writer: writerCPU)
                 return witness != nil
             }
-            if pageFreed() || writerDone.load(ordering: .acquiring) {
-                if !waitFor({ writerDone.load(ordering: .acquiring) || mm.pages.count(frame) != 0 }) {
+            if pageFreed() || collapser.isDone {
+                if !waitFor({ collapser.isDone || mm.pages.count(frame) != 0 }) {
                     out.failure = "the collapse freed the page but mapped no new folio in \(Int(deadline)) s"
                 } else if pageFreed() {
                     out.freedAt = .leafRead
@@ -128,13 +120,7 @@ extension ForcedSchedule {
         out.walkerRetried = retried.load(ordering: .relaxed)
         out.schedule.append(out.walkerRetried ? "CPU \(walkerCPU) retried (try-get failed or the re-check saw the change)"
                             : "CPU \(walkerCPU) took the page" + (out.useAfterFree ? ": another generation than its pte mapped" : ""))
-        if let writer {
-            if !waitFor({ writerDone.load(ordering: .acquiring) }) {
-                preconditionFailure("forced schedule \(c.name): CPU \(writerCPU)'s collapse did not return \(Int(deadline)) s after the walker finished: \(protection.waitDescription(cpu: writerCPU) ?? "no wait described")")
-            }
-            writer.join()
-        }
-        if let e = writerError.withLock({ $0 }) { throw Runner.Failure(description: "forced schedule \(c.name): the writer failed: \(e)") }
+        try writer?.finish(caseName: c.name, protection: protection, seconds: deadline)
         protection.cpuStarted(controllerCPU)
         protection.drain()
         out.freedInTheEnd = pageFreed()

@@ -209,8 +209,6 @@ public enum ForcedSchedule {
         let gate = StopGate()
         let walkerCPU = 0, writerCPU = 1, controllerCPU = 2
         let uaf = Atomic<Bool>(false)
-        let writerDone = Atomic<Bool>(false)
-        let writerError = Locked<String?>(nil)
 
         var out = Outcome(forcedCase: c)
         out.reproducer = "bench validate --forced --case '\(c.name)' --seed \(settings.seed) --geometry \(geometry.name)"
@@ -240,7 +238,7 @@ public enum ForcedSchedule {
             gate.finished.store(true, ordering: .releasing)
         }
 
-        var writer: CPUThread?
+        var writer: ForcedWriter?
         var stopsLeft = ProtocolPoint.walkerStops[...]
         while let point = stopsLeft.popFirst() {
             guard waitFor({ gate.isStopped(at: point) || gate.finished.load(ordering: .acquiring) }),
@@ -250,15 +248,8 @@ public enum ForcedSchedule {
             }
             out.schedule.append("CPU \(walkerCPU) stopped at \(point.rawValue)")
             if writer == nil {
-                writer = try CPUThread {
-                    protection.cpuStarted(writerCPU)
-                    mm.cpumask.set(writerCPU)
-                    do { try mm.lock.withWriteLock { _ = try mm.unmap(leafRange, protection: protection, cpu: writerCPU) } } catch {
-                        writerError.withLock { $0 = "\(error)" }
-                    }
-                    mm.cpumask.clear(writerCPU)
-                    protection.cpuStopping(writerCPU)
-                    writerDone.store(true, ordering: .releasing)
+                writer = try ForcedWriter(cpu: writerCPU, mm: mm, protection: protection, what: "free path") {
+                    _ = try mm.unmap(leafRange, protection: protection, cpu: writerCPU)
                 }
                 out.schedule.append("CPU \(writerCPU) unmaps [\(hex(leafRange.lowerBound)), \(hex(leafRange.upperBound))) and runs the free path")
             }
@@ -279,7 +270,7 @@ public enum ForcedSchedule {
                 out.schedule.append("held back at \(point.rawValue): \(witness)")
             } else {
                 out.failure = "at \(point.rawValue), in \(Int(deadline)) s, the table was neither freed nor visibly held back"
-                    + (writerDone.load(ordering: .acquiring) ? " (the writer's free path returned)" : "")
+                    + (writer?.isDone == true ? " (the writer's free path returned)" : "")
                 break
             }
             gate.release(point)
@@ -288,13 +279,7 @@ public enum ForcedSchedule {
         gate.release(.windowClosing)
         walker.join()
         out.useAfterFree = uaf.load(ordering: .relaxed)
-        if let writer {
-            if !waitFor({ writerDone.load(ordering: .acquiring) }) {
-                preconditionFailure("forced schedule \(c.name): CPU \(writerCPU)'s free path did not return \(Int(deadline)) s after the walker finished: \(protection.waitDescription(cpu: writerCPU) ?? "no wait described")")
-            }
-            writer.join()
-        }
-        if let e = writerError.withLock({ $0 }) { throw Runner.Failure(description: "forced schedule \(c.name): the writer failed: \(e)") }
+        try writer?.finish(caseName: c.name, protection: protection, seconds: deadline)
         // Tear-down on a third CPU, as the runner does; drain (rcu_barrier) completes deferred frees.
         protection.cpuStarted(controllerCPU)
         protection.drain()
@@ -306,6 +291,50 @@ public enum ForcedSchedule {
     }
 
     static func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
+}
+
+/// The forced schedules' writer: one operation on its own CPU, in the mm's cpumask and under the
+/// mmap_lock, and what the controller asks of it (is it done, did it fail). Both schedules use it;
+/// only the controller thread holds it.
+final class ForcedWriter {
+    let cpu: Int
+    /// What the operation is, for the schedule and the messages ("runs the free path", "collapses").
+    let what: String
+    /// What the writer's thread reports: shared with it by reference.
+    private final class Report: Sendable {
+        let done = Atomic<Bool>(false)
+        let failure = Locked<String?>(nil)
+    }
+    private let report = Report()
+    private let thread: CPUThread
+
+    init<P: WalkProtection>(cpu: Int, mm: AddressSpace, protection: P, what: String,
+                            _ operation: @escaping @Sendable () throws -> Void) throws {
+        self.cpu = cpu
+        self.what = what
+        let report = report
+        thread = try CPUThread {
+            protection.cpuStarted(cpu)
+            mm.cpumask.set(cpu)
+            do { try mm.lock.withWriteLock { try operation() } } catch { report.failure.withLock { $0 = "\(error)" } }
+            mm.cpumask.clear(cpu)
+            protection.cpuStopping(cpu)
+            report.done.store(true, ordering: .releasing)
+        }
+    }
+
+    var isDone: Bool { report.done.load(ordering: .acquiring) }
+
+    /// Waits (`seconds`) for the operation to return once the walker has finished, joins the thread,
+    /// and throws the operation's error if it failed. A writer that never returns is the strategy's
+    /// deadlock: the process stops with what it was waiting for.
+    func finish<P: WalkProtection>(caseName: String, protection: P, seconds: Double) throws {
+        if !ForcedSchedule.wait(seconds: seconds, for: { isDone }) {
+            preconditionFailure("forced schedule \(caseName): CPU \(cpu)'s \(what) did not return \(Int(seconds)) s after the walker finished: \(protection.waitDescription(cpu: cpu) ?? "no wait described")")
+        }
+        thread.join()
+        if let e = report.failure.withLock({ $0 }) { throw Runner.Failure(description: "forced schedule \(caseName): the writer failed: \(e)") }
+    }
 }
 
 /// Where the forced walker waits, and the controller's hand on it.

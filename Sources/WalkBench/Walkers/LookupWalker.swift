@@ -69,9 +69,8 @@ struct Lookup {
                 let frame = e.frame &+ offset
                 guard takeReference else { return WalkResult(leaves: 1, frameSum: frame) }
                 window.leafRead()
-                // The folio: a huge leaf's starts at its frame, a PTE's is the page rounded to its order.
                 let small = level == lastLevel && e.folioOrder == 0
-                let head = level == lastLevel ? frame & ~((1 &<< e.folioOrder) &- 1) : e.frame
+                let head = e.folioHead(isPTE: level == lastLevel)
                 guard let held = pages.tryGet(head, refs: pin && small ? PageFrames.pinBias : 1) else {
                     return WalkResult(retries: 1)
                 }

@@ -58,13 +58,13 @@ public struct RangeWalker: PageWalker {
 
     @inline(__always)
     public mutating func releasePages(_ result: WalkResult) {
-        for i in 0..<heldCount { release(head: heldHeads[i], pages: heldRefs[i]) }
+        for i in 0..<heldCount { release(head: heldHeads[i], count: heldRefs[i]) }
         heldCount = 0
     }
 
-    /// A folio is small if one page of it is held through a PTE of order 0 (FOLL_PIN's bias applies).
+    /// `count`: pages held, with `smallFlag` set for a small folio (FOLL_PIN's bias applies to it).
     @inline(__always)
-    private func release(head: UInt64, pages n: UInt32) {
+    private func release(head: UInt64, count n: UInt32) {
         let small = n & Self.smallFlag != 0
         let count = n & ~Self.smallFlag
         if pin && !small { pages.removePins(head, count) }
@@ -99,7 +99,7 @@ public struct RangeWalker: PageWalker {
                     // try_grab_folio_fast on the folio, then the re-check: this leaf, and for a pte the pmd above it.
                     let isPTE = level == lastLevel
                     let small = isPTE && e.folioOrder == 0
-                    let head = isPTE ? e.frame & ~((1 &<< e.folioOrder) &- 1) : e.frame
+                    let head = e.folioHead(isPTE: isPTE)
                     let n = isPTE ? 1 : UInt32(truncatingIfNeeded: (next &- addr) &>> pageShift)
                     guard let got = pages.tryGet(head, refs: pin && small ? PageFrames.pinBias : n) else {
                         result.retries &+= 1
@@ -109,7 +109,7 @@ public struct RangeWalker: PageWalker {
                     let same = memory.load(t, slot).raw == e.raw
                         && (!isPTE || above.map { memory.load($0.table, $0.slot).raw == $0.entry.raw } ?? true)
                     guard same else {
-                        release(head: head, pages: small ? 1 | Self.smallFlag : n)
+                        release(head: head, count: small ? 1 | Self.smallFlag : n)
                         result.retries &+= 1
                         return false
                     }
