@@ -60,8 +60,8 @@ extension ForcedSchedule {
             protection.cpuStarted(walkerCPU)
             mm.cpumask.set(walkerCPU)
             var w = W(mm: mm, options: WalkOptions())
-            var window = PageStoppingWindow(protection: protection, cpu: walkerCPU,
-                                            log: OracleOn(pool: mm.pool, capacity: w.oracleCapacity), gate: gate)
+            var window = StoppingWindow(protection: protection, cpu: walkerCPU,
+                                        log: OracleOn(pool: mm.pool, capacity: w.oracleCapacity), gate: gate, pageStop: true)
             protection.beginWalk(cpu: walkerCPU)
             window.log.begin()
             let r = w.walk(at: address, window: &window)
@@ -145,19 +145,4 @@ extension ForcedSchedule.Outcome {
         case .unsafe: return freedAt != nil && useAfterFree
         }
     }
-}
-
-/// The forced page walker's window: the oracle's log, and the stop after the leaf's read.
-struct PageStoppingWindow<P: WalkProtection, L: OracleLog>: WalkWindow {
-    let protection: P
-    let cpu: Int
-    var log: L
-    let gate: StopGate
-
-    static var oracleEnabled: Bool { L.enabled }
-    mutating func followed(_ table: TableIndex, linkedAt generation: UInt32) { log.followed(table, linkedAt: generation) }
-    mutating func sawPoison() { log.sawPoison() }
-    mutating func tookPage(mapped: UInt32, held: UInt32) { log.tookPage(mapped: mapped, held: held) }
-    mutating func beforeLeafTable() { protection.leafTableReached(cpu: cpu) }
-    mutating func leafRead() { gate.stop(at: .leafRead) }
 }

@@ -362,20 +362,24 @@ final class StopGate: Sendable {
     }
 }
 
-/// The forced walker's window: the oracle's log, and the stops around the strategy's leafTableReached.
+/// The forced walker's window: the oracle's log, and the stops: around the strategy's
+/// leafTableReached for the table schedules, after the leaf's read for the page schedules.
 struct StoppingWindow<P: WalkProtection, L: OracleLog>: WalkWindow {
     let protection: P
     let cpu: Int
     var log: L
     let gate: StopGate
+    /// Stop at `leaf-read` only (a page schedule), instead of the table stops.
+    var pageStop = false
 
     static var oracleEnabled: Bool { L.enabled }
     mutating func followed(_ table: TableIndex, linkedAt generation: UInt32) { log.followed(table, linkedAt: generation) }
     mutating func sawPoison() { log.sawPoison() }
     mutating func tookPage(mapped: UInt32, held: UInt32) { log.tookPage(mapped: mapped, held: held) }
     mutating func beforeLeafTable() {
-        gate.stop(at: .leafPointerLoaded)
+        if !pageStop { gate.stop(at: .leafPointerLoaded) }
         protection.leafTableReached(cpu: cpu)
-        gate.stop(at: .leafTableNext)
+        if !pageStop { gate.stop(at: .leafTableNext) }
     }
+    mutating func leafRead() { if pageStop { gate.stop(at: .leafRead) } }
 }
