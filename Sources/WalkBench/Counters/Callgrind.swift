@@ -377,7 +377,7 @@ public enum Callgrind {
         var left = walks
         while left > 0 {
             let k = min(left, batch)
-            for _ in 0..<k { loop.walkOnce() }
+            loop.walkBatch(k)
             protection.quiescent(cpu: cpu)
             left -= k
         }

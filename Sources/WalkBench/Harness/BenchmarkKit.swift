@@ -6,8 +6,9 @@ import Synchronization
 /// Walks outside the runner, for harnesses that time them themselves (Benchmarks/WalkBenchmarks, run by
 /// `swift package benchmark`). A session builds the address space exactly as `bench run` does for the
 /// same scenario (the workload's mapping, populated from the seed) and runs the runner's own walk loop
-/// (`WalkLoop`, specialised for the strategy, walker and oracle mode through the registries), so what
-/// package-benchmark times is the code `bench run` times: the strategy's window, the walk, the oracle
+/// (`WalkLoop.walkBatch`, specialised for the strategy, walker and oracle mode through the registries,
+/// and the same compiled function the runner calls), so what package-benchmark times is the code
+/// `bench run` times: the strategy's window, the walk, the oracle
 /// check if on, and the strategy's quiescent state once per batch of 256 walks, as the runner does.
 ///
 /// One walker, no writers: nothing is ever retired or freed while a session walks, so the numbers are
@@ -117,7 +118,8 @@ private struct MakeDriver: ScenarioBody {
             tearDown: { try state.tearDown() })
     }
 
-    /// The hot loop: the runner's `walkOnce`, and the strategy's quiescent state every `batch` walks.
+    /// The hot loop: the runner's own compiled batch loop (`WalkLoop.walkBatch`), cut where the runner
+    /// cuts it, with the strategy's quiescent state every `batch` walks.
     @inline(never)
     static func walks<P: WalkProtection, W: PageWalker, L: OracleLog>(_ state: SessionState<P, W, L>, _ count: Int) -> UInt64 {
         // Moved out of the class and back: mutated as a local, uniquely referenced (no exclusivity
@@ -127,9 +129,12 @@ private struct MakeDriver: ScenarioBody {
         let protection = state.protection
         let batch = state.batch
         var since = state.sinceQuiescent
-        for _ in 0..<count {
-            l.walkOnce()
-            since &+= 1
+        var left = count
+        while left > 0 {
+            let k = min(left, batch - since)
+            l.walkBatch(k)
+            since += k
+            left -= k
             if since == batch {
                 protection.quiescent(cpu: SessionState<P, W, L>.walkerCPU)
                 since = 0

@@ -251,7 +251,7 @@ public struct Runner: Sendable {
             let uafBefore = loop.uaf, retriesBefore = loop.retries
             let leavesBefore = loop.leaves
             let t0 = timeBase.now()
-            for _ in 0..<batch { loop.walkOnce() }
+            loop.walkBatch(batch)
             let t1 = timeBase.now()
             let batchLeaves = loop.leaves &- leavesBefore
             protection.quiescent(cpu: cpu)
@@ -433,19 +433,30 @@ struct WalkLoop<P: WalkProtection, W: PageWalker, L: OracleLog> {
         leaves = 0
     }
 
+    /// `count` walks back to back: the timed loop of `bench run`'s batch, of `WalkSession` (the
+    /// package-benchmark suite) and of the callgrind child. Never inlined, so the three run one compiled
+    /// copy per strategy × walker × oracle mode, the same bytes at the same offsets: a loop inlined into
+    /// each caller is laid out afresh in each (README, "Do the two tools agree?"). One call per batch.
+    @inline(never)
+    mutating func walkBatch(_ count: Int) {
+        for _ in 0..<count { walkOnce() }
+    }
+
     /// One walk inside the strategy's window; the oracle check runs before the window closes.
     @inline(__always)
     mutating func walkOnce() {
         let address = vmaStart &+ (rng.below(spanStarts) & pageMask)
-        let protection = window.protection
         let cpu = window.cpu
-        protection.beginWalk(cpu: cpu)
+        // `window.protection` is read at each use, not held in a local across the walk: a walker that
+        // is not inlined (callback's recursive walkTable) takes the window inout, so a local copy of the
+        // reference would have to be retained before the walk and released after it, every walk.
+        window.protection.beginWalk(cpu: cpu)
         window.log.begin()
         var r = walker.walk(at: address, window: &window)
         if extraWork != 0 { r.frameSum = wb_extra_work(r.frameSum, extraWork) }
         if window.log.readFreedTable() { uaf &+= 1 }
         if window.log.readFreedPage() { pageUAF &+= 1 }
-        protection.endWalk(cpu: cpu)
+        window.protection.endWalk(cpu: cpu)
         walker.releasePages(r)
         checksum &+= r.frameSum
         retries &+= UInt64(truncatingIfNeeded: r.retries)

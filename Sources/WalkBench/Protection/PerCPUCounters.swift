@@ -12,15 +12,23 @@ public final class PerCPUCounters: @unchecked Sendable {
 
     public init(cpuCount: Int) {
         count = cpuCount
-        words = .allocate(capacity: cpuCount * Self.stride)
+        // Aligned to the 128-byte slot (a pair of lines, against the adjacent-line prefetcher), as each
+        // CPU's per-CPU data is its own: a plain allocation is only 16-byte aligned, so a slot could
+        // share a line with the previous slot's word or with whatever the heap put before the array.
+        let bytes = cpuCount * Self.stride * MemoryLayout<Atomic<Int>>.stride
+        words = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: Self.stride * MemoryLayout<Atomic<Int>>.stride)
+            .bindMemory(to: Atomic<Int>.self, capacity: cpuCount * Self.stride)
         for i in 0..<(cpuCount * Self.stride) { (words + i).initialize(to: Atomic(0)) }
     }
 
-    deinit { words.deallocate() }
+    deinit { UnsafeMutableRawPointer(words).deallocate() }
 
     @inline(__always) public subscript(cpu: Int) -> Atomic<Int> {
-        unsafeAddress { UnsafePointer(words + cpu &* Self.stride) }
+        unsafeAddress { UnsafePointer(slot(cpu)) }
     }
+
+    /// Where CPU `cpu`'s word lives.
+    @inline(__always) func slot(_ cpu: Int) -> UnsafeMutablePointer<Atomic<Int>> { words + cpu &* Self.stride }
 
     /// Spins until every CPU but `except` (-1: none) has been seen at zero once.
     public func waitForZero(except: Int) {

@@ -47,6 +47,20 @@ struct WalkSessionTests {
         try b.close()
     }
 
+    @Test("samples cut anywhere walk what one long sample walks (the runner's batch loop, cut at its batches)")
+    func samplesCutAnywhere() throws {
+        let whole = try WalkSession(scenario("rcu-qsbr"))
+        let cut = try WalkSession(scenario("rcu-qsbr"))
+        let a = whole.withCPU { $0.walks(1000) }
+        // 1 + 255 ends on a batch boundary, 300 crosses one, 0 walks nothing, 444 ends mid-batch.
+        var b: UInt64 = 0
+        for n in [1, 255, 300, 0, 444] { b = cut.withCPU { $0.walks(n) } }
+        #expect(a == b)
+        #expect(whole.counts.walks == cut.counts.walks && whole.counts.leaves == cut.counts.leaves)
+        try whole.close()
+        try cut.close()
+    }
+
     @Test("a pair the PTE-lock rule refuses, or an unknown name, is refused when the session is made")
     func refusals() throws {
         #expect(throws: Runner.Failure.self) { try WalkSession(self.scenario("irq-disable", walker: "iterator")) }
