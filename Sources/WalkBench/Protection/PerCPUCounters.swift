@@ -4,7 +4,9 @@ import Synchronization
 /// Used for in-walk flags (irq-disable-membarrier) and per-CPU walker counts (counted-percpu).
 public final class PerCPUCounters: @unchecked Sendable {
     // @unchecked Sendable: atomics only.
-    static let stride = 128 / MemoryLayout<Atomic<Int>>.stride
+    /// Bytes per CPU: a pair of cache lines, against the adjacent-line prefetcher.
+    static let slotBytes = 128
+    static let stride = slotBytes / MemoryLayout<Atomic<Int>>.stride
     private let words: UnsafeMutablePointer<Atomic<Int>>
     public let count: Int
     /// The word `waitForZero` is spinning on, or -1 (forced schedules read it).
@@ -12,11 +14,10 @@ public final class PerCPUCounters: @unchecked Sendable {
 
     public init(cpuCount: Int) {
         count = cpuCount
-        // Aligned to the 128-byte slot (a pair of lines, against the adjacent-line prefetcher), as each
-        // CPU's per-CPU data is its own: a plain allocation is only 16-byte aligned, so a slot could
-        // share a line with the previous slot's word or with whatever the heap put before the array.
-        let bytes = cpuCount * Self.stride * MemoryLayout<Atomic<Int>>.stride
-        words = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: Self.stride * MemoryLayout<Atomic<Int>>.stride)
+        // Aligned to the slot, as each CPU's per-CPU data is its own: a plain allocation is only 16-byte
+        // aligned, so a slot could share a line with the previous slot's word or with whatever the heap
+        // put before the array.
+        words = UnsafeMutableRawPointer.allocate(byteCount: cpuCount * Self.slotBytes, alignment: Self.slotBytes)
             .bindMemory(to: Atomic<Int>.self, capacity: cpuCount * Self.stride)
         for i in 0..<(cpuCount * Self.stride) { (words + i).initialize(to: Atomic(0)) }
     }
